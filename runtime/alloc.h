@@ -1,0 +1,45 @@
+/* alloc.h - the runtime's own allocator with a byte count per purpose.
+ *
+ * Every array the runtime sizes from a graph or a file goes through
+ * trl_alloc, which checks the size, zeroes the memory and counts the bytes
+ * under a purpose. The counts answer "how much memory do the traces take"
+ * without asking the operating system, and a test uses them to show that an
+ * online algorithm's memory does not grow with T.
+ */
+#ifndef TRELLIS_ALLOC_H
+#define TRELLIS_ALLOC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum trl_mem_kind {
+    TRL_MEM_MISC,    /* graph tables, files, small scratch */
+    TRL_MEM_PARAMS,  /* parameters and gradients */
+    TRL_MEM_STATE,   /* network state and delay ring buffers */
+    TRL_MEM_HISTORY, /* stored history for reverse accumulation (grows with T) */
+    TRL_MEM_TRACE,   /* forward sensitivities / eligibility traces */
+    TRL_MEM_KINDS
+};
+
+/* Largest single allocation the runtime will attempt (bytes). */
+#define TRL_ALLOC_MAX ((size_t)1 << 40)
+
+/* Zeroed memory of n * size bytes, or NULL if the product overflows, exceeds
+ * TRL_ALLOC_MAX or malloc fails. Free with trl_free. */
+void *trl_alloc(size_t n, size_t size, enum trl_mem_kind kind);
+void trl_free(void *p);
+
+struct trl_mem_stats {
+    size_t current[TRL_MEM_KINDS]; /* bytes live now */
+    size_t peak[TRL_MEM_KINDS];    /* largest value of current */
+    uint64_t n_alloc;              /* number of trl_alloc calls that succeeded */
+};
+/* Process-wide counters (the runtime is single-threaded where it allocates). */
+const struct trl_mem_stats *trl_mem_stats(void);
+void trl_mem_reset_peak(void);
+
+/* a * b and a * b * c for sizes; return SIZE_MAX on overflow. */
+size_t trl_mul2(size_t a, size_t b);
+size_t trl_mul3(size_t a, size_t b, size_t c);
+
+#endif

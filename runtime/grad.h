@@ -1,0 +1,44 @@
+/* grad.h - gradients of the loss with respect to the trainable parameters
+ * (`trellis grad`, SPEC section 6).
+ *
+ *   bptt             exact; reverse accumulation over the stored history
+ *   rtrl             exact; forward sensitivities carried each step (online)
+ *   eprop online     deep e-prop (the exact gradient of the model in which the
+ *                    source of every edge with delay >= 1 is a constant), by
+ *                    forward eligibility traces (online)
+ *   eprop reverse    the same gradient by reverse accumulation
+ *
+ * The two engines, grad_reverse.c and grad_forward.c, walk the schedule and
+ * call the node kinds' Jacobians (ops/op.h); bptt and rtrl propagate through
+ * every edge, eprop only through delay-0 edges.
+ */
+#ifndef TRELLIS_GRAD_H
+#define TRELLIS_GRAD_H
+
+#include <stdbool.h>
+
+#include "graph/graph.h"
+#include "runtime/data.h"
+#include "runtime/error.h"
+#include "runtime/real.h"
+
+enum grad_algo { GRAD_BPTT, GRAD_RTRL, GRAD_EPROP };
+enum grad_engine { GRAD_ENGINE_DEFAULT, GRAD_ENGINE_ONLINE, GRAD_ENGINE_REVERSE };
+
+extern const char *const grad_algo_names[3];
+
+/* dL/dtheta into grad (a block laid out as the parameters; entries of frozen
+ * tensors are 0) and the loss into *loss. The graph must have a loss and the
+ * data a target. 0, or -1 with err set (out of memory, too many traces). */
+int grad_compute(const struct graph *g, const trl_real *params, const struct data *d,
+                 enum grad_algo algo, enum grad_engine engine, trl_real *grad, double *loss,
+                 struct trl_errors *err);
+
+/* The engines. prune_delayed: treat the source of every delayed edge as a
+ * constant (eprop). */
+int grad_reverse(const struct graph *g, const trl_real *params, const struct data *d,
+                 bool prune_delayed, trl_real *grad, double *loss, struct trl_errors *err);
+int grad_forward(const struct graph *g, const trl_real *params, const struct data *d,
+                 bool prune_delayed, trl_real *grad, double *loss, struct trl_errors *err);
+
+#endif

@@ -1,0 +1,420 @@
+/* grad_forward.c - forward sensitivities: rtrl, and e-prop's online engine
+ * (SPEC section 6; Millidge 2025, eq. 9-11; Bellec et al. 2020).
+ *
+ * After each forward step, every trace of the plan (trace_plan.h) moves on,
+ * nodes in schedule order, with the node kind's Jacobians:
+ *
+ *   eps_m(t) = J_m(t) eps_m(t-1)
+ *            + dh/dI . [ sum over propagated edges p -> m carrying theta of
+ *                        W_e dz_p/dh_p(t-d) eps_p(t-d)
+ *                      + dI/dtheta (m owns theta: z_src(t-d), or 1 for a bias) ]
+ *
+ * and at the loss node the gradient takes its step term,
+ * dL/dtheta += dL/dz_L(t) . dz_L/dh_L(t) . eps_L(t).
+ *
+ * The shape of a parent's trace decides how its term is formed:
+ *   OWNER     W_e[i][j] q[j][k], q = dz/dh . e (per synapse): a broadcast;
+ *   FACTORED  eps_p = W_po F, so the term is A[i][j] F[j][k] with
+ *             A = W_e diag(dz_p/dh_p) W_po: a small GEMM, then a broadcast;
+ *   DENSE     W_e zeta_p with zeta_p = dz_p/dh_p . eps_p: a GEMM.
+ * rtrl propagates every edge; e-prop only delay-0 edges, which is all it
+ * takes to treat every delayed source as a constant. Memory is constant in T.
+ */
+#include <string.h>
+
+#include "runtime/alloc.h"
+#include "runtime/grad.h"
+#include "runtime/loss.h"
+#include "runtime/net.h"
+#include "runtime/trace_plan.h"
+
+struct forward {
+    const struct graph *g;
+    const struct data *d;
+    struct trace_plan *plan;
+    struct net *net;
+    int B;
+    trl_real **trace; /* per slot: depth x B x values */
+    trl_real **dzdh;  /* per node with slots: depth x [B][S][N] */
+    trl_real *J;      /* scratch: J(t) of the current node [B][S*S][N] */
+    trl_real *inc;    /* scratch: one sample's input term of a dense trace [N][P] */
+    trl_real *zeta;   /* scratch: dz_p/dh_p . eps_p of one sample [N][P] */
+    trl_real *A, *Wd; /* scratch: [N][N] */
+    trl_real *dy;     /* dL/dz of the loss node [B][N] */
+    trl_real *D;      /* dL/dz . dz/dh at the loss node [B][S][N] */
+    trl_real *lsig;   /* learning signal of a factored trace [B][N] */
+    trl_real *ones;   /* [B]: the presynaptic value of a bias */
+};
+
+static const trl_real *param_values(const struct forward *f, int param)
+{
+    return f->net->params + f->g->params[param].offset;
+}
+
+static int slot_index(const struct forward *f, const struct trace_slot *s)
+{
+    return (int)(s - f->plan->slots);
+}
+
+/* A slot's values at step t (NULL before t = 0, which means 0). */
+static trl_real *trace_at(const struct forward *f, const struct trace_slot *s, int t)
+{
+    if (t < 0) return NULL;
+    return f->trace[slot_index(f, s)] + (size_t)(t % s->depth) * f->B * s->values;
+}
+
+static trl_real *dzdh_at(const struct forward *f, int node, int t)
+{
+    if (t < 0) return NULL;
+    const struct graph_node *n = &f->g->nodes[node];
+    size_t len = (size_t)f->B * n->op->n_state * n->size;
+    return f->dzdh[node] + (size_t)(t % f->plan->depth[node]) * len;
+}
+
+/* The presynaptic values x [B][K] of a parameter at step t. */
+static const trl_real *presynaptic(const struct forward *f, int param, int t)
+{
+    const struct graph_param *q = &f->g->params[param];
+    if (q->edge < 0) return f->ones;
+    const struct graph_edge *e = &f->g->edges[q->edge];
+    return net_z(f->net, e->src, t - e->delay);
+}
+
+static int param_k(const struct graph_param *q)
+{
+    return q->edge < 0 ? 1 : q->cols;
+}
+
+/* Offsets of each state row inside one sample of an OWNER slot. */
+static void owner_offsets(const struct trace_slot *s, int S, int N, int K, size_t *off)
+{
+    size_t o = 0;
+    for (int r = 0; r < S; r++) {
+        off[r] = o;
+        o += (s->synapse_rows & (1u << r)) ? (size_t)N * K : (size_t)K;
+    }
+}
+
+/* e_r[j][k] of an OWNER slot, whichever way row r is kept. */
+static inline trl_real owner_value(const trl_real *e, const struct trace_slot *s, const size_t *off,
+                                   int r, int j, int k, int K)
+{
+    return (s->synapse_rows & (1u << r)) ? e[off[r] + (size_t)j * K + k] : e[off[r] + k];
+}
+
+/* OWNER: e_r(t) = sum_c J[r][c] e_c(t-1) + dh_r/dI x_k (Bellec et al. eq. 22 and 25-26). */
+static void update_owner(struct forward *f, const struct trace_slot *s, int t, const trl_real *J,
+                         const trl_real *dhdI)
+{
+    const struct graph_node *n = &f->g->nodes[s->node];
+    const int S = n->op->n_state, N = n->size, K = param_k(&f->g->params[s->param]), B = f->B;
+    const trl_real *x = presynaptic(f, s->param, t);
+    trl_real *prev = trace_at(f, s, t - 1), *cur = trace_at(f, s, t);
+    size_t off[OP_MAX_STATE];
+    owner_offsets(s, S, N, K, off);
+    for (int b = 0; b < B; b++) {
+        const trl_real *xb = x + (size_t)b * K, *Jb = J + (size_t)b * S * S * N;
+        const trl_real *eo = prev ? prev + (size_t)b * s->values : NULL;
+        trl_real *en = cur + (size_t)b * s->values;
+        for (int j = 0; j < N && s->synapse_rows; j++)
+            for (int k = 0; k < K; k++) {
+                trl_real old[OP_MAX_STATE] = {0}, nw[OP_MAX_STATE];
+                for (int c = 0; c < S && eo; c++) old[c] = owner_value(eo, s, off, c, j, k, K);
+                for (int r = 0; r < S; r++) {
+                    nw[r] = dhdI[r] * xb[k];
+                    for (int c = 0; c < S; c++) nw[r] += Jb[(size_t)(r * S + c) * N + j] * old[c];
+                }
+                for (int r = 0; r < S; r++)
+                    if (s->synapse_rows & (1u << r)) en[off[r] + (size_t)j * K + k] = nw[r];
+            }
+        for (int r = 0; r < S; r++) { /* presynaptic rows: J[r][r] is one constant */
+            if (s->synapse_rows & (1u << r)) continue;
+            const trl_real lambda = Jb[(size_t)(r * S + r) * N];
+            for (int k = 0; k < K; k++)
+                en[off[r] + k] = (eo ? lambda * eo[off[r] + k] : 0) + dhdI[r] * xb[k];
+        }
+    }
+}
+
+/* Runs body for every synapse (j, k) of one sample of an OWNER slot with
+ * q_jk = sum_r dz/dh_r[j] e_r[j][k]: the owner output's sensitivity. */
+#define FOR_OWNER_Q(e, s, off, S, N, K, dz, body)                                                  \
+    for (int j = 0; j < (N); j++)                                                                  \
+        for (int k = 0; k < (K); k++) {                                                            \
+            trl_real q_jk = 0;                                                                     \
+            for (int r = 0; r < (S); r++)                                                          \
+                q_jk += (dz)[(size_t)r * (N) + j] * owner_value((e), (s), (off), r, j, k, (K));      \
+            body                                                                                   \
+        }
+
+/* FACTORED: F(t) = lambda F(t-1) + dh/dI q(t), q from the owner's slot. */
+static void update_factored(struct forward *f, const struct trace_slot *s, int t,
+                            const trl_real *J, const trl_real *dhdI)
+{
+    const struct graph_edge *e = &f->g->edges[s->edge];
+    const struct graph_node *o = &f->g->nodes[e->src];
+    const struct trace_slot *so = trace_plan_slot(f->plan, f->g, e->src, s->param);
+    const int S = o->op->n_state, N = o->size, K = param_k(&f->g->params[s->param]);
+    const trl_real lambda = J[0], gain = dhdI[0];
+    const trl_real *dz = dzdh_at(f, e->src, t), *eo_all = trace_at(f, so, t);
+    trl_real *prev = trace_at(f, s, t - 1), *cur = trace_at(f, s, t);
+    size_t off[OP_MAX_STATE];
+    owner_offsets(so, S, N, K, off);
+    for (int b = 0; b < f->B; b++) {
+        const trl_real *eo = eo_all + (size_t)b * so->values, *dzb = dz + (size_t)b * S * N;
+        const trl_real *Fo = prev ? prev + (size_t)b * s->values : NULL;
+        trl_real *Fn = cur + (size_t)b * s->values;
+        FOR_OWNER_Q(eo, so, off, S, N, K, dzb, {
+            size_t jk = (size_t)j * K + k;
+            Fn[jk] = (Fo ? lambda * Fo[jk] : 0) + gain * q_jk;
+        })
+    }
+}
+
+/* inc += the term of edge e (p -> m) for sample b of a dense trace of m. */
+static void add_parent_term(struct forward *f, const struct trace_slot *s, const struct graph_edge *e,
+                            const struct trace_slot *sp, int t, int b)
+{
+    const struct graph *g = f->g;
+    const struct graph_node *m = &g->nodes[s->node], *p = &g->nodes[e->src];
+    const int Nm = m->size, Np = p->size, Sp = p->op->n_state;
+    const int P = (int)g->params[s->param].count, K = param_k(&g->params[s->param]);
+    const trl_real *W = param_values(f, e->param);
+    const trl_real *dz = dzdh_at(f, e->src, t - e->delay) + (size_t)b * Sp * Np;
+    const trl_real *ep = trace_at(f, sp, t - e->delay) + (size_t)b * sp->values;
+    if (sp->kind == TRACE_OWNER) { /* inc[i][j*K+k] += W[i][j] q[j][k] */
+        size_t off[OP_MAX_STATE];
+        owner_offsets(sp, Sp, Np, K, off);
+        FOR_OWNER_Q(ep, sp, off, Sp, Np, K, dz, {
+            if (q_jk != 0)
+                for (int i = 0; i < Nm; i++)
+                    f->inc[(size_t)i * P + (size_t)j * K + k] += W[(size_t)i * Np + j] * q_jk;
+        })
+    } else if (sp->kind == TRACE_FACTORED) { /* A = W diag(dz_p) W_po; inc[i][j*K+k] += A[i][j] F[j][k] */
+        const struct graph_edge *eo = &g->edges[sp->edge];
+        const int No = g->nodes[eo->src].size;
+        const trl_real *Wpo = param_values(f, eo->param);
+        for (int i = 0; i < Nm; i++)
+            for (int l = 0; l < Np; l++) f->Wd[(size_t)i * Np + l] = W[(size_t)i * Np + l] * dz[l];
+        trl_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Nm, No, Np, 1, f->Wd, Np, Wpo, No, 0,
+                 f->A, No);
+        for (int i = 0; i < Nm; i++)
+            for (int j = 0; j < No; j++) {
+                const trl_real a = f->A[(size_t)i * No + j];
+                if (a == 0) continue;
+                trl_real *row = f->inc + (size_t)i * P + (size_t)j * K;
+                const trl_real *F = ep + (size_t)j * K;
+                for (int k = 0; k < K; k++) row[k] += a * F[k];
+            }
+    } else { /* zeta = dz_p/dh_p . eps_p; inc += W zeta */
+        for (int l = 0; l < Np; l++) {
+            trl_real *z = f->zeta + (size_t)l * P;
+            for (int k = 0; k < P; k++) z[k] = 0;
+            for (int r = 0; r < Sp; r++) {
+                const trl_real c = dz[(size_t)r * Np + l];
+                const trl_real *er = ep + ((size_t)r * Np + l) * P;
+                if (c != 0)
+                    for (int k = 0; k < P; k++) z[k] += c * er[k];
+            }
+        }
+        trl_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Nm, P, Np, 1, W, Np, f->zeta, P, 1,
+                 f->inc, P);
+    }
+}
+
+/* DENSE: eps(t) = J eps(t-1) + dh/dI inc, inc from every carrying parent
+ * (and the direct term when m owns theta). */
+static void update_dense(struct forward *f, const struct trace_slot *s, int t, const trl_real *J,
+                         const trl_real *dhdI)
+{
+    const struct graph *g = f->g;
+    const struct graph_node *m = &g->nodes[s->node];
+    const struct graph_param *q = &g->params[s->param];
+    const int S = m->op->n_state, N = m->size, P = (int)q->count, K = param_k(q);
+    const trl_real *x = q->node == s->node ? presynaptic(f, s->param, t) : NULL;
+    trl_real *prev = trace_at(f, s, t - 1), *cur = trace_at(f, s, t);
+    for (int b = 0; b < f->B; b++) {
+        memset(f->inc, 0, (size_t)N * P * sizeof *f->inc);
+        for (int k = 0; k < m->n_in; k++) {
+            const struct graph_edge *e = &g->edges[m->in[k]];
+            const struct trace_slot *sp = trace_plan_slot(f->plan, g, e->src, s->param);
+            if (!sp || !trace_plan_propagates(f->plan, e) || t - e->delay < 0) continue;
+            add_parent_term(f, s, e, sp, t, b);
+        }
+        if (x) /* m owns theta: dI_j/dW[j][k] = x_k, dI_j/db_j = 1 */
+            for (int j = 0; j < N; j++)
+                for (int k = 0; k < K; k++) f->inc[(size_t)j * P + (size_t)j * K + k] += x[(size_t)b * K + k];
+        const trl_real *Jb = J + (size_t)b * S * S * N;
+        const trl_real *eo = prev ? prev + (size_t)b * s->values : NULL;
+        trl_real *en = cur + (size_t)b * s->values;
+        for (int i = 0; i < N; i++)
+            for (int k = 0; k < P; k++) {
+                trl_real old[OP_MAX_STATE] = {0}, nw[OP_MAX_STATE];
+                for (int c = 0; c < S && eo; c++) old[c] = eo[((size_t)c * N + i) * P + k];
+                for (int r = 0; r < S; r++) {
+                    nw[r] = dhdI[r] * f->inc[(size_t)i * P + k];
+                    for (int c = 0; c < S; c++) nw[r] += Jb[(size_t)(r * S + c) * N + i] * old[c];
+                }
+                for (int r = 0; r < S; r++) en[((size_t)r * N + i) * P + k] = nw[r];
+            }
+    }
+}
+
+/* dL/dtheta += D . eps_L(t) for every slot of the loss node. */
+static void accumulate_gradient(struct forward *f, const struct trace_slot *s, int t, trl_real *grad)
+{
+    const struct graph *g = f->g;
+    const struct graph_node *L = &g->nodes[s->node];
+    const struct graph_param *q = &g->params[s->param];
+    const int S = L->op->n_state, N = L->size, P = (int)q->count, K = param_k(q), B = f->B;
+    const trl_real *eps = trace_at(f, s, t);
+    trl_real *gw = grad + q->offset;
+    if (s->kind == TRACE_OWNER) {
+        size_t off[OP_MAX_STATE];
+        owner_offsets(s, S, N, K, off);
+        for (int b = 0; b < B; b++) {
+            const trl_real *e = eps + (size_t)b * s->values, *Db = f->D + (size_t)b * S * N;
+            FOR_OWNER_Q(e, s, off, S, N, K, Db, { gw[(size_t)j * K + k] += q_jk; })
+        }
+    } else if (s->kind == TRACE_FACTORED) { /* learning signal lsig = D W; g[j][k] += lsig[j] F[j][k] */
+        const struct graph_edge *e = &g->edges[s->edge];
+        const int No = g->nodes[e->src].size;
+        trl_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, No, N, 1, f->D, N,
+                 param_values(f, e->param), No, 0, f->lsig, No);
+        for (int b = 0; b < B; b++) {
+            const trl_real *F = eps + (size_t)b * s->values, *ls = f->lsig + (size_t)b * No;
+            for (int j = 0; j < No; j++)
+                if (ls[j] != 0)
+                    for (int k = 0; k < K; k++) gw[(size_t)j * K + k] += ls[j] * F[(size_t)j * K + k];
+        }
+    } else {
+        for (int b = 0; b < B; b++)
+            trl_gemv(CblasRowMajor, CblasTrans, S * N, P, 1, eps + (size_t)b * s->values, P,
+                     f->D + (size_t)b * S * N, 1, 1, gw, 1);
+    }
+}
+
+/* Traces of node i at step t, and the gradient term if it is the loss node. */
+static void node_traces(struct forward *f, int i, int t, trl_real *grad, double *loss)
+{
+    const struct graph *g = f->g;
+    const struct graph_node *n = &g->nodes[i];
+    const int B = f->B, N = n->size, S = n->op->n_state;
+    n->op->output_jacobian(n->params, B, N, net_h(f->net, i, t), net_z(f->net, i, t), dzdh_at(f, i, t));
+    n->op->state_jacobian(n->params, B, N, net_h(f->net, i, t - 1), f->J);
+    trl_real dhdI[OP_MAX_STATE];
+    n->op->input_jacobian(n->params, dhdI);
+    const struct trace_slot *first = &f->plan->slots[f->plan->first_slot[i]];
+    for (int k = 0; k < f->plan->n_node_slots[i]; k++) {
+        const struct trace_slot *s = first + k;
+        if (s->kind == TRACE_OWNER) update_owner(f, s, t, f->J, dhdI);
+        else if (s->kind == TRACE_FACTORED) update_factored(f, s, t, f->J, dhdI);
+        else update_dense(f, s, t, f->J, dhdI);
+    }
+    if (i != g->loss_node) return;
+    *loss += loss_step(g->loss_type, f->d, t, N, net_z(f->net, i, t), f->dy);
+    const trl_real *dz = dzdh_at(f, i, t);
+    for (int b = 0; b < B; b++)
+        for (int r = 0; r < S; r++)
+            for (int j = 0; j < N; j++)
+                f->D[((size_t)b * S + r) * N + j] = f->dy[(size_t)b * N + j] * dz[((size_t)b * S + r) * N + j];
+    for (int k = 0; k < f->plan->n_node_slots[i]; k++) accumulate_gradient(f, first + k, t, grad);
+}
+
+static void forward_free(struct forward *f)
+{
+    if (f->trace)
+        for (int s = 0; s < f->plan->n_slots; s++) trl_free(f->trace[s]);
+    if (f->dzdh)
+        for (int i = 0; i < f->g->n_nodes; i++) trl_free(f->dzdh[i]);
+    trl_free(f->trace);
+    trl_free(f->dzdh);
+    trl_free(f->J);
+    trl_free(f->inc);
+    trl_free(f->zeta);
+    trl_free(f->A);
+    trl_free(f->Wd);
+    trl_free(f->dy);
+    trl_free(f->D);
+    trl_free(f->lsig);
+    trl_free(f->ones);
+    trace_plan_free(f->plan);
+    net_free(f->net);
+}
+
+static int forward_alloc(struct forward *f, const trl_real *params)
+{
+    const struct graph *g = f->g;
+    const size_t B = (size_t)f->B;
+    size_t n_max = 1, p_max = 1;
+    for (int i = 0; i < g->n_nodes; i++)
+        if ((size_t)g->nodes[i].size > n_max) n_max = (size_t)g->nodes[i].size;
+    for (int p = 0; p < g->n_params; p++)
+        if (g->params[p].count > p_max) p_max = g->params[p].count;
+    f->net = net_new(g, params, f->B, 0);
+    f->trace = trl_alloc((size_t)f->plan->n_slots + 1, sizeof *f->trace, TRL_MEM_MISC);
+    f->dzdh = trl_alloc((size_t)g->n_nodes, sizeof *f->dzdh, TRL_MEM_MISC);
+    if (!f->net || !f->trace || !f->dzdh) return -1;
+    for (int s = 0; s < f->plan->n_slots; s++) {
+        const struct trace_slot *sl = &f->plan->slots[s];
+        f->trace[s] = trl_alloc(trl_mul3((size_t)sl->depth, B, sl->values), sizeof(trl_real), TRL_MEM_TRACE);
+        if (!f->trace[s]) return -1;
+    }
+    for (int i = 0; i < g->n_nodes; i++) {
+        if (!f->plan->n_node_slots[i]) continue;
+        const struct graph_node *n = &g->nodes[i];
+        f->dzdh[i] = trl_alloc(trl_mul3((size_t)f->plan->depth[i], B, (size_t)n->op->n_state * n->size),
+                               sizeof(trl_real), TRL_MEM_TRACE);
+        if (!f->dzdh[i]) return -1;
+    }
+    f->J = trl_alloc(B * OP_MAX_STATE * OP_MAX_STATE, n_max * sizeof(trl_real), TRL_MEM_STATE);
+    f->inc = trl_alloc(n_max, p_max * sizeof(trl_real), TRL_MEM_STATE);
+    f->zeta = trl_alloc(n_max, p_max * sizeof(trl_real), TRL_MEM_STATE);
+    f->A = trl_alloc(n_max, n_max * sizeof(trl_real), TRL_MEM_STATE);
+    f->Wd = trl_alloc(n_max, n_max * sizeof(trl_real), TRL_MEM_STATE);
+    f->dy = trl_alloc(B, n_max * sizeof(trl_real), TRL_MEM_STATE);
+    f->D = trl_alloc(B * OP_MAX_STATE, n_max * sizeof(trl_real), TRL_MEM_STATE);
+    f->lsig = trl_alloc(B, n_max * sizeof(trl_real), TRL_MEM_STATE);
+    f->ones = trl_alloc(B, sizeof(trl_real), TRL_MEM_STATE);
+    if (!f->J || !f->inc || !f->zeta || !f->A || !f->Wd || !f->dy || !f->D || !f->lsig || !f->ones)
+        return -1;
+    for (size_t b = 0; b < B; b++) f->ones[b] = 1;
+    return 0;
+}
+
+int grad_forward(const struct graph *g, const trl_real *params, const struct data *d,
+                 bool prune_delayed, trl_real *grad, double *loss, struct trl_errors *err)
+{
+    struct forward f = {.g = g, .d = d, .B = d->B};
+    f.plan = trace_plan_new(g, prune_delayed ? TRACE_EPROP : TRACE_RTRL);
+    if (!f.plan) {
+        trl_errors_add(err, NULL, "too many traces for %s on this graph (more than %d (node, "
+                                  "parameter) pairs, or out of memory)",
+                       prune_delayed ? "eprop" : "rtrl", 10000000);
+        return -1;
+    }
+    if (forward_alloc(&f, params)) {
+        trl_errors_add(err, NULL, "out of memory for the %s traces of a batch of %d",
+                       prune_delayed ? "eprop" : "rtrl", d->B);
+        forward_free(&f);
+        return -1;
+    }
+    memset(grad, 0, g->n_param_values * sizeof *grad);
+    *loss = 0;
+    for (int t = 0; t < d->T; t++) {
+        net_step(f.net, d);
+        for (int k = 0; k < g->n_nodes; k++) {
+            int i = g->order[k];
+            if (f.plan->n_node_slots[i]) node_traces(&f, i, t, grad, loss);
+            else if (i == g->loss_node)
+                *loss += loss_step(g->loss_type, d, t, g->nodes[i].size, net_z(f.net, i, t), f.dy);
+        }
+    }
+    for (int p = 0; p < g->n_params; p++) { /* no_self diagonals stay 0 */
+        const struct graph_param *q = &g->params[p];
+        if (q->edge >= 0 && g->edges[q->edge].no_self)
+            for (int j = 0; j < q->rows; j++) grad[q->offset + (size_t)j * q->cols + j] = 0;
+    }
+    forward_free(&f);
+    return 0;
+}

@@ -1,0 +1,61 @@
+/* net.h - the state of a network over a batch, and the step loop.
+ *
+ * Each node keeps its state h and its output z in ring buffers indexed by
+ * step: z holds as many steps as the longest delay out of the node needs
+ * (at least 2, for its own z(t-1)); h holds 2 (h(t-1), h(t)). Asked to keep
+ * K steps, the rings hold at least K, which is how reverse accumulation stores
+ * its history. Steps before t = 0 read as zeros (SPEC section 2).
+ *
+ * One step computes every node in schedule order (a topological order of the
+ * delay-0 edges): I = sum_e W_e z_src(t - d_e) + b, one GEMM per edge over the
+ * batch, then the kind's forward function.
+ */
+#ifndef TRELLIS_NET_H
+#define TRELLIS_NET_H
+
+#include <stddef.h>
+
+#include "graph/graph.h"
+#include "runtime/data.h"
+#include "runtime/real.h"
+
+struct net_node {
+    trl_real *h; /* ring of h_depth slots of [B, S * size] */
+    trl_real *z; /* ring of z_depth slots of [B, size] */
+    int h_depth, z_depth;
+    size_t h_len, z_len; /* values per slot */
+};
+
+struct net {
+    const struct graph *g;
+    const trl_real *params; /* borrowed: the graph's flat parameter block */
+    int B;
+    struct net_node *nodes;
+    trl_real *zeros; /* a slot of zeros: every state and output before t = 0 */
+    trl_real *I;     /* scratch [B, largest size] */
+    int t;           /* the next step net_step computes */
+};
+
+/* keep_steps: 0 for the fewest steps the delays need, or a number of steps
+ * to keep (T keeps the whole history). NULL if out of memory. */
+struct net *net_new(const struct graph *g, const trl_real *params, int B, int keep_steps);
+void net_free(struct net *net);
+/* Back to t = 0 with every state 0. */
+void net_reset(struct net *net);
+
+/* Outputs and states at step t (t < 0 reads zeros); t must be within the
+ * steps the rings keep. */
+const trl_real *net_z(const struct net *net, int node, int t);
+const trl_real *net_h(const struct net *net, int node, int t);
+
+/* I(t) of a node into out [B, size]: its bias plus every edge's W z(t - d). */
+void net_input(const struct net *net, int node, int t, trl_real *out);
+/* Computes step net->t of every node, reading input nodes from d, and
+ * advances net->t. */
+void net_step(struct net *net, const struct data *d);
+
+/* Bytes of the network state for a batch of B (rings and scratch), as
+ * net_new would allocate with keep_steps = 0. */
+size_t net_state_bytes(const struct graph *g, int B);
+
+#endif

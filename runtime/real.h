@@ -1,0 +1,36 @@
+/* real.h - the one precision switch of trellis.
+ *
+ * trl_real is float (bin/trellis) or double (bin/trellis-f64, built with
+ * -DTRELLIS_F64). Every array of the runtime is trl_real; constants stay double
+ * until they meet an array. BLAS calls go through the macros below so that no
+ * file forks on precision.
+ */
+#ifndef TRELLIS_REAL_H
+#define TRELLIS_REAL_H
+
+#include <cblas.h>
+/* OpenBLAS's header pulls in <complex.h>, whose macro I would shadow the
+ * input current I of SPEC section 2; trellis uses no complex numbers. */
+#undef I
+
+#ifdef TRELLIS_F64
+typedef double trl_real;
+#define TRL_DTYPE     "F64"
+#define TRL_PRECISION "float64"
+#define trl_gemm      cblas_dgemm
+#define trl_gemv      cblas_dgemv
+#define trl_axpy      cblas_daxpy
+#define trl_ger       cblas_dger
+#define trl_dot       cblas_ddot
+#else
+typedef float trl_real;
+#define TRL_DTYPE     "F32"
+#define TRL_PRECISION "float32"
+#define trl_gemm      cblas_sgemm
+#define trl_gemv      cblas_sgemv
+#define trl_axpy      cblas_saxpy
+#define trl_ger       cblas_sger
+#define trl_dot       cblas_sdot
+#endif
+
+#endif

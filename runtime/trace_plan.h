@@ -1,0 +1,83 @@
+/* trace_plan.h - which sensitivity traces a forward algorithm carries, and
+ * their shapes (SPEC section 6).
+ *
+ * A forward algorithm carries, for every trainable parameter group theta
+ * (one tensor: an edge's W or a bias) and every node m that theta reaches
+ * through the edges the algorithm propagates, the sensitivity of m's state to
+ * theta: eps_m,theta(t) = dh_m(t)/dtheta. rtrl propagates every edge (a
+ * delayed edge reads its source's trace from d steps back, so traces keep a
+ * ring of 1 + the longest delay out of their node); eprop propagates only the
+ * delay-0 edges (the source of a delayed edge is a constant), so its traces
+ * keep one step. Nodes that cannot reach the loss node through propagated
+ * edges carry nothing. Three shapes, per sample:
+ *
+ *  OWNER     m owns theta and theta cannot come back to m: a synapse onto
+ *            unit j moves only unit j, so the trace is e[j][k] per synapse
+ *            (k over the presynaptic units, 1 for a bias). A state row whose
+ *            Jacobian is a constant (leaky, readout, lif with detach_reset,
+ *            alif's v with detach_reset) does not depend on j: it is kept as
+ *            one presynaptic trace e[k] (Bellec et al. 2020's filtered input).
+ *            Values: sum over rows of (K or N_o * K).
+ *  FACTORED  m's state Jacobian is a constant scalar and theta reaches m only
+ *            through one delay-0 edge W from the owner o: eps_m = W F with
+ *            F[j][k] = lambda F[j][k] + dh/dI dz_o/dh_o[j] e[j][k], the size
+ *            of theta (Bellec's readout filter, generalised). Values: |theta|.
+ *  DENSE     otherwise: S_m * N_m * |theta| values.
+ *
+ * validate reports these counts, and the engines allocate exactly them.
+ */
+#ifndef TRELLIS_TRACE_PLAN_H
+#define TRELLIS_TRACE_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "graph/graph.h"
+
+enum trace_kind { TRACE_NONE, TRACE_OWNER, TRACE_FACTORED, TRACE_DENSE };
+
+enum trace_algo {
+    TRACE_RTRL,  /* every edge propagates */
+    TRACE_EPROP, /* delay-0 edges only */
+};
+
+struct trace_slot {
+    int node;  /* m */
+    int param; /* theta: index into graph->params */
+    enum trace_kind kind;
+    unsigned synapse_rows; /* OWNER: state rows kept per synapse (bit r); others presynaptic */
+    int edge;              /* FACTORED: the edge owner -> m */
+    int depth;             /* steps kept: 1 + the longest propagated delay out of m */
+    size_t values;         /* per sample and per step kept */
+};
+
+struct trace_plan {
+    enum trace_algo algo;
+    int n_slots;
+    struct trace_slot *slots; /* grouped by node in schedule order, then by param */
+    int *first_slot;          /* per node: its first slot, slots of a node are contiguous */
+    int *n_node_slots;        /* per node */
+    int *depth;               /* per node: steps of dz/dh kept (1 + longest propagated out-delay) */
+    bool *reaches_loss;       /* per node */
+};
+
+/* NULL if out of memory. */
+struct trace_plan *trace_plan_new(const struct graph *g, enum trace_algo algo);
+void trace_plan_free(struct trace_plan *p);
+/* The slot of (node, param), or NULL. */
+const struct trace_slot *trace_plan_slot(const struct trace_plan *p, const struct graph *g,
+                                         int node, int param);
+/* Does this edge propagate sensitivities under the plan's algorithm? */
+bool trace_plan_propagates(const struct trace_plan *p, const struct graph_edge *e);
+
+/* Trace values per sample: sum over slots of values * depth, plus each
+ * carrying node's dz/dh (S * size * depth), which the propagation reads. */
+size_t trace_plan_values(const struct trace_plan *p, const struct graph *g);
+/* Values per sample held for one node's slots (for validate's per-node table). */
+size_t trace_plan_node_values(const struct trace_plan *p, const struct graph *g, int node);
+/* Multiply-adds per step and sample that the engine performs for a node's
+ * traces (state Jacobian, propagation from parents, gradient accumulation
+ * when the node is the loss node). */
+double trace_plan_node_macs(const struct trace_plan *p, const struct graph *g, int node);
+
+#endif

@@ -1,0 +1,110 @@
+/* cli.c - see cli.h. */
+#include "tools/cli.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cli_usage_error(const struct command *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "trellis %s: ", cmd->name);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nusage: trellis %s %s\n(trellis %s --help for more)\n", cmd->name,
+            cmd->usage, cmd->name);
+    return EXIT_USAGE;
+}
+
+int cli_input_error(const struct trl_errors *err)
+{
+    trl_errors_print(err, stderr);
+    return EXIT_INPUT;
+}
+
+struct graph *cli_load_graph(const char *path)
+{
+    struct trl_errors err;
+    struct graph *g = graph_load(path, &err);
+    if (!g) cli_input_error(&err);
+    return g;
+}
+
+static int parse_value(const struct command *cmd, const struct opt *o, const char *arg)
+{
+    char *end = NULL;
+    errno = 0;
+    switch (o->kind) {
+    case OPT_STRING:
+        *(const char **)o->value = arg;
+        return 0;
+    case OPT_INT: {
+        long v = strtol(arg, &end, 10);
+        if (errno || !*arg || *end || v < 0 || v > 1000000000)
+            return cli_usage_error(cmd, "%s needs a whole number from 0 to 1e9 (got \"%s\")",
+                                   o->name, arg);
+        *(int *)o->value = (int)v;
+        return 0;
+    }
+    case OPT_U64: {
+        unsigned long long v = strtoull(arg, &end, 10);
+        if (errno || !*arg || *end || arg[0] == '-')
+            return cli_usage_error(cmd, "%s needs a non-negative whole number (got \"%s\")",
+                                   o->name, arg);
+        *(unsigned long long *)o->value = v;
+        return 0;
+    }
+    case OPT_REAL: {
+        double v = strtod(arg, &end);
+        if (errno || !*arg || *end || v != v)
+            return cli_usage_error(cmd, "%s needs a number (got \"%s\")", o->name, arg);
+        *(double *)o->value = v;
+        return 0;
+    }
+    default:
+        return 0;
+    }
+}
+
+static void print_help(const struct command *cmd)
+{
+    printf("usage: trellis %s %s\n\n%s\n%s", cmd->name, cmd->usage, cmd->summary,
+           cmd->help ? cmd->help : "");
+}
+
+int cli_parse(const struct command *cmd, int argc, char **argv, const struct opt *opts,
+              int n_opts, const char **pos, int *n_pos)
+{
+    int max_pos = *n_pos;
+    *n_pos = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            print_help(cmd);
+            return -1;
+        }
+        if (a[0] != '-' || a[1] == 0) {
+            if (*n_pos >= max_pos) return cli_usage_error(cmd, "unexpected argument \"%s\"", a);
+            pos[(*n_pos)++] = a;
+            continue;
+        }
+        const struct opt *o = NULL;
+        for (int k = 0; k < n_opts && !o; k++)
+            if (strcmp(a, opts[k].name) == 0 || (opts[k].alias && strcmp(a, opts[k].alias) == 0))
+                o = &opts[k];
+        if (!o) return cli_usage_error(cmd, "unknown option \"%s\"", a);
+        if (o->seen) *o->seen = true;
+        if (o->kind == OPT_FLAG) {
+            *(bool *)o->value = true;
+            continue;
+        }
+        if (i + 1 >= argc) return cli_usage_error(cmd, "%s needs a value", o->name);
+        int rc = parse_value(cmd, o, argv[++i]);
+        if (rc) return rc;
+    }
+    return 0;
+}

@@ -1,0 +1,47 @@
+/* cli.h - what the commands of the `trellis` tool share: the command table,
+ * option parsing and the exit statuses of SPEC section 7 (0 success, 1 invalid
+ * input, 2 usage error). */
+#ifndef TRELLIS_CLI_H
+#define TRELLIS_CLI_H
+
+#include <stdbool.h>
+
+#include "trellis.h"
+
+enum { EXIT_OK = 0, EXIT_INPUT = 1, EXIT_USAGE = 2 };
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *usage; /* arguments after the command name */
+    const char *summary;
+    const char *help; /* options and an example, printed by --help */
+};
+
+enum opt_kind { OPT_FLAG, OPT_STRING, OPT_INT, OPT_U64, OPT_REAL };
+
+struct opt {
+    const char *name; /* "--seed"; a short alias may follow in alias */
+    const char *alias;
+    enum opt_kind kind;
+    void *value; /* bool *, const char **, int *, unsigned long long *, double * */
+    bool *seen;  /* if not NULL, set when the option is given */
+};
+
+/* Parses argv (after the command name) into the options and at most
+ * *n_pos positional arguments. Prints the problem and returns EXIT_USAGE, or
+ * returns -1 if --help was given (help printed), or 0. */
+int cli_parse(const struct command *cmd, int argc, char **argv, const struct opt *opts,
+              int n_opts, const char **pos, int *n_pos);
+/* Prints "trellis NAME: message" and the command's usage line to stderr;
+ * returns EXIT_USAGE. */
+int cli_usage_error(const struct command *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Prints the errors and returns EXIT_INPUT. */
+int cli_input_error(const struct trl_errors *err);
+/* Loads the graph or prints why not. */
+struct graph *cli_load_graph(const char *path);
+
+extern const struct command cmd_validate, cmd_init, cmd_run, cmd_grad;
+
+#endif

@@ -1,0 +1,48 @@
+/* trellis.c - the command-line tool: a table of commands (SPEC section 7). */
+#include <stdio.h>
+#include <string.h>
+
+#include "tools/cli.h"
+
+static const struct command *const commands[] = {
+    &cmd_validate,
+    &cmd_init,
+    &cmd_run,
+    &cmd_grad,
+};
+static const int n_commands = sizeof commands / sizeof commands[0];
+
+static void print_usage(FILE *f)
+{
+    fprintf(f, "trellis %s (%s): recurrent networks as JSON graphs, trained with BPTT, RTRL or "
+               "deep e-prop\n\nusage: trellis COMMAND [ARGS]\n\ncommands:\n",
+            TRELLIS_VERSION, TRL_PRECISION);
+    for (int i = 0; i < n_commands; i++)
+        fprintf(f, "  %-9s %s\n", commands[i]->name, commands[i]->summary);
+    fprintf(f, "\ntrellis COMMAND --help shows a command's options and an example.\n"
+               "Exit status: 0 success, 1 invalid input (graph, data or parameter file), "
+               "2 usage error.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        print_usage(stdout);
+        return EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("trellis %s (%s)\n", TRELLIS_VERSION, TRL_PRECISION);
+        return EXIT_OK;
+    }
+    for (int i = 0; i < n_commands; i++)
+        if (strcmp(argv[1], commands[i]->name) == 0)
+            return commands[i]->run(argc - 2, argv + 2);
+    fprintf(stderr, "trellis: unknown command \"%s\"\n\n", argv[1]);
+    print_usage(stderr);
+    return EXIT_USAGE;
+}
