@@ -43,14 +43,17 @@ static const char *edge_from(struct graph_loader *ld, const json_t *v, const cha
     return r == 1 ? from : NULL;
 }
 
-static void edge_resolve(struct graph_loader *ld, struct graph_edge *e, const char *from,
+/* Sets e->src; returns false if no node has the id. */
+static bool edge_resolve(struct graph_loader *ld, struct graph_edge *e, const char *from,
                          const char *fpath)
 {
     const struct graph_id_entry *id = graph_ids_find(ld->g, from);
-    if (!id)
+    if (!id) {
         graph_ids_report_unknown(ld, fpath, from);
-    else if (!id->bad) /* a bad id is reported at its node */
-        e->src = id->node;
+        return false;
+    }
+    if (!id->bad) e->src = id->node; /* a bad id is reported at its node */
+    return true;
 }
 
 /* no_self: only on an edge from the node to itself. */
@@ -94,14 +97,13 @@ static void edge_parse(struct graph_loader *ld, int node, int k, const json_t *v
     }
     int before = ld->err->n_total;
     struct graph_edge *e = &ld->g->edges[ld->g->n_edges++];
-    *e = (struct graph_edge){.src = -1, .dst = node, .trainable = true, .gain = 1.0,
-                             .param = -1, .input_index = k};
-    if (json_is_object(v))
-        field_check_keys(ld, v, epath, &edge_keys);
+    *e = (struct graph_edge){
+        .src = -1, .dst = node, .trainable = true, .gain = 1.0, .param = -1, .input_index = k};
+    if (json_is_object(v)) field_check_keys(ld, v, epath, &edge_keys);
     const char *from = edge_from(ld, v, epath, fpath);
-    if (from) edge_resolve(ld, e, from, fpath);
+    bool known = from && edge_resolve(ld, e, from, fpath);
     if (json_is_object(v)) edge_read_options(ld, v, epath, e);
-    edge_check_no_self(ld, e, from, epath);
+    if (known) edge_check_no_self(ld, e, from, epath);
     if (ld->err->n_total != before) e->src = -1; /* left out of the checks of the whole graph */
 }
 

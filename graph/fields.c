@@ -29,7 +29,8 @@ void field_check_keys(struct graph_loader *ld, const json_t *obj, const char *pa
     const json_t *v;
     char list[FIELD_TEXT_MAX], q[FIELD_TEXT_MAX], kpath[GRAPH_PATH_MAX], sq[FIELD_TEXT_MAX];
     jtext_join(list, sizeof list, known, n_known);
-    json_object_foreach ((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         if (field_known(key, known, n_known)) continue;
         jtext_path_key(kpath, path, key);
         jtext_quote(q, sizeof q, key);
@@ -46,8 +47,8 @@ void field_check_keys(struct graph_loader *ld, const json_t *obj, const char *pa
 }
 
 /* "unknown op "lfi"; did you mean "lif"? (expected one of: ...)". */
-void field_unknown_name(struct graph_loader *ld, const char *path, const char *what,
-                        const char *s, const char *const *options, int n)
+void field_unknown_name(struct graph_loader *ld, const char *path, const char *what, const char *s,
+                        const char *const *options, int n)
 {
     char list[FIELD_TEXT_MAX], q[FIELD_TEXT_MAX], sq[FIELD_TEXT_MAX];
     jtext_join(list, sizeof list, options, n);
@@ -66,7 +67,8 @@ bool field_typo_for(const json_t *obj, const struct field_keys *keys, const char
 {
     const char *k;
     const json_t *v;
-    json_object_foreach ((json_t *)obj, k, v) {
+    json_object_foreach((json_t *)obj, k, v)
+    {
         if (field_known(k, keys->names, keys->n)) continue;
         const char *s = suggest_closest(k, keys->names, keys->n);
         if (s && strcmp(s, key) == 0) return true;

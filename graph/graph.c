@@ -39,6 +39,7 @@ int graph_find_node(const struct graph *g, const char *id)
 void graph_ids_report_unknown(struct graph_loader *ld, const char *path, const char *id)
 {
     char q[256], sq[256], list[512];
+    if (ld->ids_missing) return; /* it may name the node without an id: that one is reported */
     if (ld->err->n >= TRL_MAX_ERRORS) { /* counted, not shown: skip the search */
         trl_errors_add(ld->err, path, "no node has this id");
         return;

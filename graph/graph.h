@@ -50,13 +50,13 @@ struct graph_node {
 
 /* One parameter tensor (SPEC section 3), in a flat block of n_param_values. */
 struct graph_param {
-    char *name;      /* "n.w.s", "n.w.s.dD" or "n.b" */
-    int node;        /* owner (destination) node */
-    int edge;        /* edge index, or -1 for a bias */
-    int rows, cols;  /* [node.size, src.size]; a bias is [node.size] with cols = 1 */
-    size_t offset;   /* into the flat block */
-    size_t count;    /* rows * cols */
-    bool trainable;  /* false for a frozen edge */
+    char *name;     /* "n.w.s", "n.w.s.dD" or "n.b" */
+    int node;       /* owner (destination) node */
+    int edge;       /* edge index, or -1 for a bias */
+    int rows, cols; /* [node.size, src.size]; a bias is [node.size] with cols = 1 */
+    size_t offset;  /* into the flat block */
+    size_t count;   /* rows * cols */
+    bool trainable; /* false for a frozen edge */
 };
 
 struct graph {

@@ -148,9 +148,11 @@ void jtext_join(char *out, size_t n, const char *const *names, int count)
 /* Bytes in the UTF-8 sequence starting at s, or 0 if it is not a valid one. */
 static size_t utf8_sequence(const unsigned char *s)
 {
-    size_t n = s[0] < 0x80 ? 1 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3
-               : s[0] >= 0xf0 && s[0] < 0xf5                 ? 4
-                                                             : 0;
+    size_t n = s[0] < 0x80                   ? 1
+               : s[0] >= 0xc2 && s[0] < 0xe0 ? 2
+               : (s[0] & 0xf0) == 0xe0       ? 3
+               : s[0] >= 0xf0 && s[0] < 0xf5 ? 4
+                                             : 0;
     for (size_t i = 1; i < n; i++)
         if ((s[i] & 0xc0) != 0x80) return 0;
     return n;

@@ -60,6 +60,16 @@ static void load_report_syntax(const json_error_t *je, struct trl_errors *err)
         trl_errors_add(err, NULL, "invalid JSON: %s%s", text, hint);
 }
 
+/* Does another node read node i? Its own recurrent edges do not count: the
+ * default outputs (SPEC section 1: "every node with no consumer") of a stack
+ * of recurrent layers is its last layer. */
+static bool load_has_consumer(const struct graph *g, int i)
+{
+    for (int j = 0; j < g->nodes[i].n_out; j++)
+        if (g->edges[g->nodes[i].out[j]].dst != i) return true;
+    return false;
+}
+
 /* Everything a valid graph holds beyond what the checks filled. */
 static int load_finish(struct graph *g, bool outputs_given)
 {
@@ -69,11 +79,11 @@ static int load_finish(struct graph *g, bool outputs_given)
     }
     for (int k = 0; k < g->n_edges; k++)
         if (g->edges[k].delay > g->max_delay) g->max_delay = g->edges[k].delay;
-    if (!outputs_given) { /* default: every node no edge reads from, file order */
+    if (!outputs_given) {
         g->outputs = trl_alloc((size_t)g->n_nodes, sizeof *g->outputs, TRL_MEM_MISC);
         if (!g->outputs) return -1;
         for (int i = 0; i < g->n_nodes; i++)
-            if (g->nodes[i].n_out == 0) g->outputs[g->n_outputs++] = i;
+            if (!load_has_consumer(g, i)) g->outputs[g->n_outputs++] = i;
     }
     return param_table_build(g);
 }
@@ -89,9 +99,8 @@ static void load_check_graph(struct graph_loader *ld)
         return;
     }
     int n_scheduled = sched_order(g);
-    if (n_scheduled < 0 ||
-        (n_scheduled < g->n_nodes && !ld->dup_ids &&
-         sched_report_cycles(g, n_scheduled, ld->err) < 0)) {
+    if (n_scheduled < 0 || (n_scheduled < g->n_nodes && !ld->dup_ids &&
+                            sched_report_cycles(g, n_scheduled, ld->err) < 0)) {
         ld->oom = true;
         trl_errors_add(ld->err, NULL, "out of memory while loading the graph");
         return;

@@ -45,10 +45,11 @@ struct graph_loader {
     int edge_cap;           /* room in g->edges: elements of every "inputs" array */
     const char **ids;       /* the valid ids, file order: candidates for "did you mean" */
     int n_ids;
-    bool nodes_ok;          /* "nodes" is a usable array: g->nodes exists */
-    bool outputs_given;     /* "outputs" is present: no default */
-    bool dup_ids;           /* two nodes share an id: references are ambiguous */
-    bool oom;               /* an allocation failed (reported once) */
+    bool nodes_ok;      /* "nodes" is a usable array: g->nodes exists */
+    bool outputs_given; /* "outputs" is present: no default */
+    bool dup_ids;       /* two nodes share an id: references are ambiguous */
+    bool ids_missing;   /* a node has no string id: an unknown reference may be to it */
+    bool oom;           /* an allocation failed (reported once) */
 };
 
 /* load.c */
@@ -80,8 +81,8 @@ void field_missing(struct graph_loader *ld, const json_t *obj, const struct fiel
 bool field_typo_for(const json_t *obj, const struct field_keys *keys, const char *key);
 /* Each reads one member: returns 1 when it was read into *out, 0 when it is
  * absent (*out untouched), -1 after reporting a wrong value. */
-void field_unknown_name(struct graph_loader *ld, const char *path, const char *what,
-                        const char *s, const char *const *options, int n);
+void field_unknown_name(struct graph_loader *ld, const char *path, const char *what, const char *s,
+                        const char *const *options, int n);
 int field_int(struct graph_loader *ld, const json_t *obj, const char *path, const char *key,
               long long lo, long long hi, long long *out);
 int field_bool(struct graph_loader *ld, const json_t *obj, const char *path, const char *key,
@@ -94,7 +95,8 @@ int field_string(struct graph_loader *ld, const json_t *obj, const char *path, c
 /* graph.c: the id table. */
 void graph_ids_add(struct graph *g, int node, bool bad);
 const struct graph_id_entry *graph_ids_find(const struct graph *g, const char *id);
-/* Reports that no node has this id, with a suggestion among the valid ids. */
+/* Reports that no node has this id, with a suggestion among the valid ids;
+ * silent when some node has no id (the reference may be to it). */
 void graph_ids_report_unknown(struct graph_loader *ld, const char *path, const char *id);
 
 /* toplevel.c */

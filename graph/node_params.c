@@ -90,11 +90,13 @@ static void node_params_keys(struct graph_loader *ld, const struct op_kind *op,
     const char *key;
     const json_t *v;
     if (op->n_param_desc == 0) {
-        json_object_foreach ((json_t *)params, key, v) {
+        json_object_foreach((json_t *)params, key, v)
+        {
             jtext_path_key(kpath, ppath, key);
             jtext_quote(q, sizeof q, key);
-            trl_errors_add(ld->err, kpath, "unknown key %s; remove it (a node of kind %s takes no params)",
-                           q, op->name);
+            trl_errors_add(ld->err, kpath,
+                           "unknown key %s; remove it (a node of kind %s takes no params)", q,
+                           op->name);
         }
         return;
     }

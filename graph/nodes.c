@@ -36,11 +36,17 @@ void nodes_collect_ids(struct graph_loader *ld)
     size_t n_edges = 0;
     for (int i = 0; i < g->n_nodes; i++) {
         const json_t *v = json_array_get(nodes, (size_t)i);
-        if (!json_is_object(v)) continue;
+        if (!json_is_object(v)) {
+            ld->ids_missing = true;
+            continue;
+        }
         ld->ln[i].json = v;
         n_edges += json_array_size(json_object_get(v, "inputs")); /* 0 if not an array */
         const json_t *id = json_object_get(v, "id");
-        if (!json_is_string(id)) continue;
+        if (!json_is_string(id)) {
+            ld->ids_missing = true;
+            continue;
+        }
         g->nodes[i].id = loader_strdup(ld, json_string_value(id));
         if (!g->nodes[i].id) return;
         graph_ids_add(g, i, !nodes_id_valid(g->nodes[i].id));
@@ -80,8 +86,8 @@ static void nodes_check_id(struct graph_loader *ld, int i, const char *path)
                        q);
     } else if (e && e->node != i) {
         trl_errors_add(ld->err, kpath,
-                       "duplicate id %s (first used at /nodes/%d/id); give each node its own id",
-                       q, e->node);
+                       "duplicate id %s (first used at /nodes/%d/id); give each node its own id", q,
+                       e->node);
         ld->dup_ids = true;
     }
 }

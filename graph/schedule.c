@@ -75,8 +75,8 @@ static void sched_append(char *out, size_t n, const char *s)
 }
 
 /* "a -> b -> c -> a" for the cycle stack[from..top) closed by its first node. */
-static void sched_cycle_text(const struct graph *g, const struct sched_dfs *d, int from,
-                             char *out, size_t n)
+static void sched_cycle_text(const struct graph *g, const struct sched_dfs *d, int from, char *out,
+                             size_t n)
 {
     int len = d->top - from;
     out[0] = '\0';

@@ -18,7 +18,8 @@ static void top_check_version(struct graph_loader *ld)
     const json_t *v = json_object_get(ld->root, "trellis");
     char got[128];
     if (!v) {
-        field_missing(ld, ld->root, &top_keys, "", "trellis", "add \"trellis\": 1 (the format version)");
+        field_missing(ld, ld->root, &top_keys, "", "trellis",
+                      "add \"trellis\": 1 (the format version)");
     } else if (!json_is_integer(v)) {
         jtext_describe(got, sizeof got, v);
         trl_errors_add(ld->err, "/trellis", "trellis must be the integer 1 (got %s)", got);

@@ -27,8 +27,7 @@ struct lif_params {
 static const struct op_param_desc lif_param_desc[] = {
     {"tau_m", OP_PARAM_REAL, offsetof(struct lif_params, tau_m), 20, OP_BOUND_POSITIVE,
      "membrane time constant"},
-    {"v_th", OP_PARAM_REAL, offsetof(struct lif_params, v_th), 0.6, OP_BOUND_POSITIVE,
-     "threshold"},
+    {"v_th", OP_PARAM_REAL, offsetof(struct lif_params, v_th), 0.6, OP_BOUND_POSITIVE, "threshold"},
     {"gamma", OP_PARAM_REAL, offsetof(struct lif_params, gamma), 0.3, OP_BOUND_NONNEG,
      "pseudo-derivative height"},
     {"detach_reset", OP_PARAM_BOOL, offsetof(struct lif_params, detach_reset), 1, OP_BOUND_ANY,
@@ -69,7 +68,8 @@ static void lif_state_jacobian(const void *params, int rows, int size, const trl
     const trl_real alpha = (trl_real)p->alpha, v_th = (trl_real)p->v_th;
     int n = rows * size;
     for (int i = 0; i < n; i++) {
-        trl_real reset = p->detach_reset ? 0 : v_th * spike_psi(p->gamma, p->v_th, h_prev[i] - v_th);
+        trl_real reset =
+            p->detach_reset ? 0 : v_th * spike_psi(p->gamma, p->v_th, h_prev[i] - v_th);
         J[i] = alpha - reset; /* -v_th z(t-1): constant if detach_reset */
     }
 }

@@ -44,8 +44,8 @@ struct data *data_new(const struct graph *g, int B, int T)
         if (!d->x[i]) goto fail;
     }
     if (g->loss_node >= 0) {
-        d->target = trl_alloc(BT, (size_t)g->nodes[g->loss_node].size * sizeof(trl_real),
-                              TRL_MEM_MISC);
+        d->target =
+            trl_alloc(BT, (size_t)g->nodes[g->loss_node].size * sizeof(trl_real), TRL_MEM_MISC);
         d->mask = trl_alloc(BT, sizeof(trl_real), TRL_MEM_MISC);
         if (!d->target || !d->mask) goto fail;
         for (size_t k = 0; k < BT; k++) d->mask[k] = 1;
@@ -71,8 +71,7 @@ static trl_real *read_tensor(const struct st_tensor *t, int rank, long last, int
                        t->ndim, rank == 3 && t->ndim == 3 ? ", wrong last size" : "");
         return NULL;
     }
-    if (t->shape[0] < 1 || t->shape[1] < 1 || t->shape[0] > (1 << 30) ||
-        t->shape[1] > (1 << 30)) {
+    if (t->shape[0] < 1 || t->shape[1] < 1 || t->shape[0] > (1 << 30) || t->shape[1] > (1 << 30)) {
         trl_errors_add(err, t->name, "B and T must be at least 1 (got [%lld, %lld, ...])",
                        (long long)t->shape[0], (long long)t->shape[1]);
         return NULL;
@@ -158,8 +157,9 @@ struct data *data_load(const struct graph *g, const char *path, enum data_target
         if (m) d->mask = read_tensor(m, 2, 0, &d->B, &d->T, "mask", err);
     }
     if (!err->n_total && d->B == 0)
-        trl_errors_add(err, NULL, "no input or target tensor: cannot tell the batch and time "
-                                  "lengths");
+        trl_errors_add(err, NULL,
+                       "no input or target tensor: cannot tell the batch and time "
+                       "lengths");
     st_close(f);
     if (err->n_total) {
         data_free(d);

@@ -30,9 +30,9 @@ struct trl_error {
 };
 
 struct trl_errors {
-    char file[512];  /* the file the errors are about */
-    int n;           /* errors stored, at most TRL_MAX_ERRORS */
-    int n_total;     /* errors found, stored or not */
+    char file[512]; /* the file the errors are about */
+    int n;          /* errors stored, at most TRL_MAX_ERRORS */
+    int n_total;    /* errors found, stored or not */
     struct trl_error e[TRL_MAX_ERRORS];
 };
 

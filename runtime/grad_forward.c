@@ -143,13 +143,13 @@ static void update_owner(struct forward *f, const struct trace_slot *s, int t, c
         for (int k = 0; k < (K); k++) {                                                            \
             trl_real q_jk = 0;                                                                     \
             for (int r = 0; r < (S); r++)                                                          \
-                q_jk += (dz)[(size_t)r * (N) + j] * owner_value((e), (s), (off), r, j, k, (K));      \
+                q_jk += (dz)[(size_t)r * (N) + j] * owner_value((e), (s), (off), r, j, k, (K));    \
             body                                                                                   \
         }
 
 /* FACTORED: F(t) = lambda F(t-1) + dh/dI q(t), q from the owner's slot. */
-static void update_factored(struct forward *f, const struct trace_slot *s, int t,
-                            const trl_real *J, const trl_real *dhdI)
+static void update_factored(struct forward *f, const struct trace_slot *s, int t, const trl_real *J,
+                            const trl_real *dhdI)
 {
     const struct graph_edge *e = &f->g->edges[s->edge];
     const struct graph_node *o = &f->g->nodes[e->src];
@@ -172,8 +172,8 @@ static void update_factored(struct forward *f, const struct trace_slot *s, int t
 }
 
 /* inc += the term of edge e (p -> m) for sample b of a dense trace of m. */
-static void add_parent_term(struct forward *f, const struct trace_slot *s, const struct graph_edge *e,
-                            const struct trace_slot *sp, int t, int b)
+static void add_parent_term(struct forward *f, const struct trace_slot *s,
+                            const struct graph_edge *e, const struct trace_slot *sp, int t, int b)
 {
     const struct graph *g = f->g;
     const struct graph_node *m = &g->nodes[s->node], *p = &g->nodes[e->src];
@@ -190,7 +190,8 @@ static void add_parent_term(struct forward *f, const struct trace_slot *s, const
                 for (int i = 0; i < Nm; i++)
                     f->inc[(size_t)i * P + (size_t)j * K + k] += W[(size_t)i * Np + j] * q_jk;
         })
-    } else if (sp->kind == TRACE_FACTORED) { /* A = W diag(dz_p) W_po; inc[i][j*K+k] += A[i][j] F[j][k] */
+    } else if (sp->kind ==
+               TRACE_FACTORED) { /* A = W diag(dz_p) W_po; inc[i][j*K+k] += A[i][j] F[j][k] */
         const struct graph_edge *eo = &g->edges[sp->edge];
         const int No = g->nodes[eo->src].size;
         const trl_real *Wpo = param_values(f, eo->param);
@@ -243,7 +244,8 @@ static void update_dense(struct forward *f, const struct trace_slot *s, int t, c
         }
         if (x) /* m owns theta: dI_j/dW[j][k] = x_k, dI_j/db_j = 1 */
             for (int j = 0; j < N; j++)
-                for (int k = 0; k < K; k++) f->inc[(size_t)j * P + (size_t)j * K + k] += x[(size_t)b * K + k];
+                for (int k = 0; k < K; k++)
+                    f->inc[(size_t)j * P + (size_t)j * K + k] += x[(size_t)b * K + k];
         const trl_real *Jb = J + (size_t)b * S * S * N;
         const trl_real *eo = prev ? prev + (size_t)b * s->values : NULL;
         trl_real *en = cur + (size_t)b * s->values;
@@ -261,7 +263,8 @@ static void update_dense(struct forward *f, const struct trace_slot *s, int t, c
 }
 
 /* dL/dtheta += D . eps_L(t) for every slot of the loss node. */
-static void accumulate_gradient(struct forward *f, const struct trace_slot *s, int t, trl_real *grad)
+static void accumulate_gradient(struct forward *f, const struct trace_slot *s, int t,
+                                trl_real *grad)
 {
     const struct graph *g = f->g;
     const struct graph_node *L = &g->nodes[s->node];
@@ -276,7 +279,8 @@ static void accumulate_gradient(struct forward *f, const struct trace_slot *s, i
             const trl_real *e = eps + (size_t)b * s->values, *Db = f->D + (size_t)b * S * N;
             FOR_OWNER_Q(e, s, off, S, N, K, Db, { gw[(size_t)j * K + k] += q_jk; })
         }
-    } else if (s->kind == TRACE_FACTORED) { /* learning signal lsig = D W; g[j][k] += lsig[j] F[j][k] */
+    } else if (s->kind ==
+               TRACE_FACTORED) { /* learning signal lsig = D W; g[j][k] += lsig[j] F[j][k] */
         const struct graph_edge *e = &g->edges[s->edge];
         const int No = g->nodes[e->src].size;
         trl_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, No, N, 1, f->D, N,
@@ -285,7 +289,8 @@ static void accumulate_gradient(struct forward *f, const struct trace_slot *s, i
             const trl_real *F = eps + (size_t)b * s->values, *ls = f->lsig + (size_t)b * No;
             for (int j = 0; j < No; j++)
                 if (ls[j] != 0)
-                    for (int k = 0; k < K; k++) gw[(size_t)j * K + k] += ls[j] * F[(size_t)j * K + k];
+                    for (int k = 0; k < K; k++)
+                        gw[(size_t)j * K + k] += ls[j] * F[(size_t)j * K + k];
         }
     } else {
         for (int b = 0; b < B; b++)
@@ -300,16 +305,20 @@ static void node_traces(struct forward *f, int i, int t, trl_real *grad, double 
     const struct graph *g = f->g;
     const struct graph_node *n = &g->nodes[i];
     const int B = f->B, N = n->size, S = n->op->n_state;
-    n->op->output_jacobian(n->params, B, N, net_h(f->net, i, t), net_z(f->net, i, t), dzdh_at(f, i, t));
+    n->op->output_jacobian(n->params, B, N, net_h(f->net, i, t), net_z(f->net, i, t),
+                           dzdh_at(f, i, t));
     n->op->state_jacobian(n->params, B, N, net_h(f->net, i, t - 1), f->J);
     trl_real dhdI[OP_MAX_STATE];
     n->op->input_jacobian(n->params, dhdI);
     const struct trace_slot *first = &f->plan->slots[f->plan->first_slot[i]];
     for (int k = 0; k < f->plan->n_node_slots[i]; k++) {
         const struct trace_slot *s = first + k;
-        if (s->kind == TRACE_OWNER) update_owner(f, s, t, f->J, dhdI);
-        else if (s->kind == TRACE_FACTORED) update_factored(f, s, t, f->J, dhdI);
-        else update_dense(f, s, t, f->J, dhdI);
+        if (s->kind == TRACE_OWNER)
+            update_owner(f, s, t, f->J, dhdI);
+        else if (s->kind == TRACE_FACTORED)
+            update_factored(f, s, t, f->J, dhdI);
+        else
+            update_dense(f, s, t, f->J, dhdI);
     }
     if (i != g->loss_node) return;
     *loss += loss_step(g->loss_type, f->d, t, N, net_z(f->net, i, t), f->dy);
@@ -317,7 +326,8 @@ static void node_traces(struct forward *f, int i, int t, trl_real *grad, double 
     for (int b = 0; b < B; b++)
         for (int r = 0; r < S; r++)
             for (int j = 0; j < N; j++)
-                f->D[((size_t)b * S + r) * N + j] = f->dy[(size_t)b * N + j] * dz[((size_t)b * S + r) * N + j];
+                f->D[((size_t)b * S + r) * N + j] =
+                    f->dy[(size_t)b * N + j] * dz[((size_t)b * S + r) * N + j];
     for (int k = 0; k < f->plan->n_node_slots[i]; k++) accumulate_gradient(f, first + k, t, grad);
 }
 
@@ -357,14 +367,16 @@ static int forward_alloc(struct forward *f, const trl_real *params)
     if (!f->net || !f->trace || !f->dzdh) return -1;
     for (int s = 0; s < f->plan->n_slots; s++) {
         const struct trace_slot *sl = &f->plan->slots[s];
-        f->trace[s] = trl_alloc(trl_mul3((size_t)sl->depth, B, sl->values), sizeof(trl_real), TRL_MEM_TRACE);
+        f->trace[s] =
+            trl_alloc(trl_mul3((size_t)sl->depth, B, sl->values), sizeof(trl_real), TRL_MEM_TRACE);
         if (!f->trace[s]) return -1;
     }
     for (int i = 0; i < g->n_nodes; i++) {
         if (!f->plan->n_node_slots[i]) continue;
         const struct graph_node *n = &g->nodes[i];
-        f->dzdh[i] = trl_alloc(trl_mul3((size_t)f->plan->depth[i], B, (size_t)n->op->n_state * n->size),
-                               sizeof(trl_real), TRL_MEM_TRACE);
+        f->dzdh[i] =
+            trl_alloc(trl_mul3((size_t)f->plan->depth[i], B, (size_t)n->op->n_state * n->size),
+                      sizeof(trl_real), TRL_MEM_TRACE);
         if (!f->dzdh[i]) return -1;
     }
     f->J = trl_alloc(B * OP_MAX_STATE * OP_MAX_STATE, n_max * sizeof(trl_real), TRL_MEM_STATE);
@@ -388,8 +400,9 @@ int grad_forward(const struct graph *g, const trl_real *params, const struct dat
     struct forward f = {.g = g, .d = d, .B = d->B};
     f.plan = trace_plan_new(g, prune_delayed ? TRACE_EPROP : TRACE_RTRL);
     if (!f.plan) {
-        trl_errors_add(err, NULL, "too many traces for %s on this graph (more than %d (node, "
-                                  "parameter) pairs, or out of memory)",
+        trl_errors_add(err, NULL,
+                       "too many traces for %s on this graph (more than %d (node, "
+                       "parameter) pairs, or out of memory)",
                        prune_delayed ? "eprop" : "rtrl", 10000000);
         return -1;
     }
@@ -405,7 +418,8 @@ int grad_forward(const struct graph *g, const trl_real *params, const struct dat
         net_step(f.net, d);
         for (int k = 0; k < g->n_nodes; k++) {
             int i = g->order[k];
-            if (f.plan->n_node_slots[i]) node_traces(&f, i, t, grad, loss);
+            if (f.plan->n_node_slots[i])
+                node_traces(&f, i, t, grad, loss);
             else if (i == g->loss_node)
                 *loss += loss_step(g->loss_type, d, t, g->nodes[i].size, net_z(f.net, i, t), f.dy);
         }

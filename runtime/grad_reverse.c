@@ -32,10 +32,10 @@ struct reverse {
     const struct data *d;
     struct net *net;
     bool prune_delayed;
-    trl_real **dz;   /* per node: ring of dz_depth slots [B][N] of dL/dz */
+    trl_real **dz; /* per node: ring of dz_depth slots [B][N] of dL/dz */
     int *dz_depth;
-    trl_real **dh_next; /* per node: dL/dh(t+1) [B][S*N] */
-    trl_real **dI;      /* per non-input node: history [T][B][N] of dL/dI */
+    trl_real **dh_next;           /* per node: dL/dh(t+1) [B][S*N] */
+    trl_real **dI;                /* per non-input node: history [T][B][N] of dL/dI */
     trl_real *dzdh, *J, *dh, *dy; /* scratch */
 };
 
@@ -152,9 +152,10 @@ static void node_backward(struct reverse *r, int i, int t, double *loss)
         const struct graph_node *src = &g->nodes[e->src];
         if (src->op->is_input || t - e->delay < 0 || (r->prune_delayed && e->delay > 0)) continue;
         const trl_real *W = r->net->params + g->params[e->param].offset;
-        trl_real *dzs = r->dz[e->src] + (size_t)((t - e->delay) % r->dz_depth[e->src]) * B * src->size;
-        trl_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, src->size, N, 1, dI, N, W,
-                 src->size, 1, dzs, src->size);
+        trl_real *dzs =
+            r->dz[e->src] + (size_t)((t - e->delay) % r->dz_depth[e->src]) * B * src->size;
+        trl_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, src->size, N, 1, dI, N, W, src->size,
+                 1, dzs, src->size);
     }
 }
 
@@ -178,8 +179,8 @@ static void weight_gradients(struct reverse *r, trl_real *grad)
         if (e->delay >= T) continue;
         const int K = q->cols, rows = (T - e->delay) * B;
         trl_gemm(CblasRowMajor, CblasTrans, CblasNoTrans, n->size, K, rows, 1,
-                 dI + (size_t)e->delay * B * n->size, n->size, net_z(r->net, e->src, 0), K, 1,
-                 gw, K);
+                 dI + (size_t)e->delay * B * n->size, n->size, net_z(r->net, e->src, 0), K, 1, gw,
+                 K);
         if (e->no_self)
             for (int j = 0; j < n->size; j++) gw[(size_t)j * K + j] = 0;
     }

@@ -139,8 +139,8 @@ void net_input(const struct net *net, int node, int t, trl_real *out)
         if (t - e->delay < 0) continue; /* the source was 0 before t = 0 */
         const int src = g->nodes[e->src].size;
         const trl_real *W = net->params + g->params[e->param].offset;
-        trl_gemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, size, src, 1, net_z(net, e->src, t - e->delay),
-                 src, W, src, 1, out, size);
+        trl_gemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, size, src, 1,
+                 net_z(net, e->src, t - e->delay), src, W, src, 1, out, size);
     }
 }
 

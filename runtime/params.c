@@ -53,8 +53,8 @@ static void tensor_shape_string(const struct st_tensor *t, char *buf, size_t n)
 {
     size_t used = (size_t)snprintf(buf, n, "[");
     for (int d = 0; d < t->ndim && used < n; d++)
-        used += (size_t)snprintf(buf + used, n - used, "%s%lld", d ? ", " : "",
-                                 (long long)t->shape[d]);
+        used +=
+            (size_t)snprintf(buf + used, n - used, "%s%lld", d ? ", " : "", (long long)t->shape[d]);
     if (used < n) snprintf(buf + used, n - used, "]");
 }
 
@@ -122,8 +122,7 @@ int params_load(const struct graph *g, const char *path, trl_real *values, struc
         }
         long bad = st_read_real(t, values + p->offset);
         if (bad >= 0)
-            trl_errors_add(err, p->name, "value %ld is not finite; parameters must be finite",
-                           bad);
+            trl_errors_add(err, p->name, "value %ld is not finite; parameters must be finite", bad);
         else
             check_no_self(g, p, values + p->offset, err);
     }

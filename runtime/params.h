@@ -25,8 +25,7 @@ void params_init(const struct graph *g, uint64_t seed, trl_real *values);
 /* Reads a parameter file into values, checking it against the graph: every
  * tensor present with its shape, no other key, finite values, no_self
  * diagonals 0. F32 and F64 accepted. 0, or -1 with every problem in err. */
-int params_load(const struct graph *g, const char *path, trl_real *values,
-                struct trl_errors *err);
+int params_load(const struct graph *g, const char *path, trl_real *values, struct trl_errors *err);
 
 enum params_select { PARAMS_ALL, PARAMS_TRAINABLE };
 /* Writes the tensors (all, or the trainable ones) and, if loss is not NULL, a

@@ -24,8 +24,8 @@ void rng_seed(struct rng *r, uint64_t seed);
  * a tensor's values depend on the seed and its own name only. */
 void rng_seed_named(struct rng *r, uint64_t seed, const char *name);
 uint64_t rng_next(struct rng *r);
-double rng_uniform(struct rng *r);           /* [0, 1) */
-double rng_normal(struct rng *r);            /* mean 0, variance 1 */
+double rng_uniform(struct rng *r);             /* [0, 1) */
+double rng_normal(struct rng *r);              /* mean 0, variance 1 */
 uint64_t rng_below(struct rng *r, uint64_t n); /* uniform integer in [0, n), n >= 1 */
 /* Natural logarithm of x > 0 (finite), from basic arithmetic only. */
 double rng_log(double x);

@@ -44,9 +44,11 @@
 
 #include "runtime/alloc.h"
 
-#if !defined(__BYTE_ORDER__) || !defined(__FLOAT_WORD_ORDER__) ||                                  \
-    __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__ || __FLOAT_WORD_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "safetensors.c copies little-endian file data with memcpy: it needs a little-endian host"
+#endif
+#if defined(__FLOAT_WORD_ORDER__) && __FLOAT_WORD_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "safetensors.c needs doubles stored little-endian"
 #endif
 _Static_assert(sizeof(float) == 4 && FLT_MANT_DIG == 24 && FLT_MAX_EXP == 128,
                "F32 must be IEEE 754 binary32");

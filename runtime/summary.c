@@ -105,8 +105,8 @@ static void print_eprop_nodes(const struct graph *g, FILE *f)
 
 void summary_print_text(const struct graph *g, const struct summary *s, FILE *f)
 {
-    fprintf(f, "%s: valid graph \"%s\", dt %g, %d nodes, %d edges\n\nschedule:\n", g->file,
-            g->name, g->dt, g->n_nodes, g->n_edges);
+    fprintf(f, "%s: valid graph \"%s\", dt %g, %d nodes, %d edges\n\nschedule:\n", g->file, g->name,
+            g->dt, g->n_nodes, g->n_edges);
     fprintf(f, "  %-4s %-12s %-8s %7s  %-6s %s\n", "#", "id", "op", "size", "state", "inputs");
     for (int k = 0; k < g->n_nodes; k++) {
         const struct graph_node *n = &g->nodes[g->order[k]];
@@ -127,8 +127,10 @@ void summary_print_text(const struct graph *g, const struct summary *s, FILE *f)
     for (int p = 0; p < g->n_params; p++) {
         const struct graph_param *q = &g->params[p];
         char shape[48];
-        if (q->edge < 0) snprintf(shape, sizeof shape, "[%d]", q->rows);
-        else snprintf(shape, sizeof shape, "[%d, %d]", q->rows, q->cols);
+        if (q->edge < 0)
+            snprintf(shape, sizeof shape, "[%d]", q->rows);
+        else
+            snprintf(shape, sizeof shape, "[%d, %d]", q->rows, q->cols);
         fprintf(f, "  %-28s %-14s%s\n", q->name, shape, q->trainable ? "" : " frozen");
     }
     char v[32], b[32], m[32];
@@ -148,8 +150,8 @@ void summary_print_text(const struct graph *g, const struct summary *s, FILE *f)
 static json_t *cost_json(const struct summary_cost *c)
 {
     if (!c->available) return json_null();
-    return json_pack("{s:f, s:f, s:f}", "values", c->values, "bytes",
-                     c->values * sizeof(trl_real), "macs_per_step", c->macs_per_step);
+    return json_pack("{s:f, s:f, s:f}", "values", c->values, "bytes", c->values * sizeof(trl_real),
+                     "macs_per_step", c->macs_per_step);
 }
 
 static json_t *nodes_json(const struct graph *g)
@@ -161,9 +163,8 @@ static json_t *nodes_json(const struct graph *g)
         for (int e = 0; in && e < n->n_in; e++) {
             const struct graph_edge *ed = &g->edges[n->in[e]];
             json_array_append_new(in, json_pack("{s:s, s:i, s:b, s:b}", "from",
-                                                g->nodes[ed->src].id, "delay", ed->delay,
-                                                "no_self", ed->no_self, "trainable",
-                                                ed->trainable));
+                                                g->nodes[ed->src].id, "delay", ed->delay, "no_self",
+                                                ed->no_self, "trainable", ed->trainable));
         }
         json_array_append_new(a, json_pack("{s:s, s:s, s:i, s:s, s:b, s:o}", "id", n->id, "op",
                                            n->op->name, "size", n->size, "state",
@@ -177,7 +178,8 @@ static json_t *params_json(const struct graph *g)
     json_t *a = json_array();
     for (int p = 0; a && p < g->n_params; p++) {
         const struct graph_param *q = &g->params[p];
-        json_t *shape = q->edge < 0 ? json_pack("[i]", q->rows) : json_pack("[i, i]", q->rows, q->cols);
+        json_t *shape =
+            q->edge < 0 ? json_pack("[i]", q->rows) : json_pack("[i, i]", q->rows, q->cols);
         json_array_append_new(a, json_pack("{s:s, s:o, s:b}", "name", q->name, "shape", shape,
                                            "trainable", q->trainable));
     }
@@ -196,15 +198,14 @@ static json_t *eprop_nodes_json(const struct graph *g)
         json_t *slots = json_array();
         for (int s = 0; slots && s < p->n_node_slots[i]; s++) {
             const struct trace_slot *sl = &p->slots[p->first_slot[i] + s];
-            json_array_append_new(slots, json_pack("{s:s, s:s, s:I}", "param",
-                                                   g->params[sl->param].name, "kind",
-                                                   kinds[sl->kind], "values",
-                                                   (json_int_t)sl->values));
+            json_array_append_new(
+                slots, json_pack("{s:s, s:s, s:I}", "param", g->params[sl->param].name, "kind",
+                                 kinds[sl->kind], "values", (json_int_t)sl->values));
         }
-        json_array_append_new(a, json_pack("{s:s, s:I, s:f, s:o}", "node", g->nodes[i].id,
-                                           "values", (json_int_t)trace_plan_node_values(p, g, i),
-                                           "macs_per_step", trace_plan_node_macs(p, g, i),
-                                           "traces", slots));
+        json_array_append_new(a, json_pack("{s:s, s:I, s:f, s:o}", "node", g->nodes[i].id, "values",
+                                           (json_int_t)trace_plan_node_values(p, g, i),
+                                           "macs_per_step", trace_plan_node_macs(p, g, i), "traces",
+                                           slots));
     }
     trace_plan_free(p);
     return a;
@@ -215,25 +216,26 @@ int summary_print_json(const struct graph *g, const struct summary *s, FILE *f)
     json_t *outputs = json_array();
     for (int i = 0; outputs && i < g->n_outputs; i++)
         json_array_append_new(outputs, json_string(g->nodes[g->outputs[i]].id));
-    json_t *loss = g->loss_node < 0 ? json_null()
-                                    : json_pack("{s:s, s:s}", "node", g->nodes[g->loss_node].id,
-                                                "type", g->loss_type == LOSS_MSE ? "mse" : "cross_entropy");
+    json_t *loss = g->loss_node < 0
+                       ? json_null()
+                       : json_pack("{s:s, s:s}", "node", g->nodes[g->loss_node].id, "type",
+                                   g->loss_type == LOSS_MSE ? "mse" : "cross_entropy");
     json_t *history = json_pack("{s:f, s:f}", "values_per_step", s->history_values,
                                 "bytes_per_step", s->history_values * sizeof(trl_real));
-    json_t *root = json_pack(
-        "{s:s, s:b, s:s, s:f, s:s, s:o, s:o, s:o, s:{s:i, s:I, s:I, s:o}, s:f, "
-        "s:{s:o, s:o, s:o, s:o}, s:{s:f, s:f, s:f, s:o, s:o}, s:o}",
-        "file", g->file, "valid", 1, "name", g->name, "dt", g->dt, "precision", TRL_PRECISION,
-        "schedule", nodes_json(g), "outputs", outputs, "loss", loss, "parameters", "tensors",
-        g->n_params, "values", (json_int_t)g->n_param_values, "trainable",
-        (json_int_t)s->n_trainable_values, "list", params_json(g), "bytes_per_value",
-        (double)sizeof(trl_real), "memory_per_sample", "bptt", history, "eprop_reverse",
-        json_deep_copy(history), "rtrl", cost_json(&s->rtrl), "eprop", cost_json(&s->eprop),
-        "macs_per_step_per_sample", "forward", s->forward_macs, "bptt", s->bptt_macs,
-        "eprop_reverse", s->eprop_reverse_macs, "rtrl",
-        s->rtrl.available ? json_real(s->rtrl.macs_per_step) : json_null(), "eprop",
-        s->eprop.available ? json_real(s->eprop.macs_per_step) : json_null(), "eprop_traces",
-        g->loss_node >= 0 ? eprop_nodes_json(g) : json_array());
+    json_t *root =
+        json_pack("{s:s, s:b, s:s, s:f, s:s, s:o, s:o, s:o, s:{s:i, s:I, s:I, s:o}, s:f, "
+                  "s:{s:o, s:o, s:o, s:o}, s:{s:f, s:f, s:f, s:o, s:o}, s:o}",
+                  "file", g->file, "valid", 1, "name", g->name, "dt", g->dt, "precision",
+                  TRL_PRECISION, "schedule", nodes_json(g), "outputs", outputs, "loss", loss,
+                  "parameters", "tensors", g->n_params, "values", (json_int_t)g->n_param_values,
+                  "trainable", (json_int_t)s->n_trainable_values, "list", params_json(g),
+                  "bytes_per_value", (double)sizeof(trl_real), "memory_per_sample", "bptt", history,
+                  "eprop_reverse", json_deep_copy(history), "rtrl", cost_json(&s->rtrl), "eprop",
+                  cost_json(&s->eprop), "macs_per_step_per_sample", "forward", s->forward_macs,
+                  "bptt", s->bptt_macs, "eprop_reverse", s->eprop_reverse_macs, "rtrl",
+                  s->rtrl.available ? json_real(s->rtrl.macs_per_step) : json_null(), "eprop",
+                  s->eprop.available ? json_real(s->eprop.macs_per_step) : json_null(),
+                  "eprop_traces", g->loss_node >= 0 ? eprop_nodes_json(g) : json_array());
     if (!root) return -1;
     int rc = json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     fputc('\n', f);

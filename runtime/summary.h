@@ -23,10 +23,10 @@ struct summary_cost {
 };
 
 struct summary {
-    double forward_macs;        /* per step and sample */
-    double history_values;      /* bptt / eprop reverse: values per step and sample */
-    double bptt_macs;           /* per step and sample: forward + backward */
-    double eprop_reverse_macs;  /* same without delayed edges backward */
+    double forward_macs;       /* per step and sample */
+    double history_values;     /* bptt / eprop reverse: values per step and sample */
+    double bptt_macs;          /* per step and sample: forward + backward */
+    double eprop_reverse_macs; /* same without delayed edges backward */
     struct summary_cost rtrl, eprop;
     size_t n_trainable_values;
 };

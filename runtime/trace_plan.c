@@ -46,6 +46,7 @@ static int reach_from(const struct trace_plan *p, const struct graph *g, int o, 
 {
     int head = 0, tail = 0;
     queue[tail++] = o;
+    mark[o] = stamp;
     bool o_reached = false;
     while (head < tail) {
         const struct graph_node *n = &g->nodes[queue[head++]];
@@ -59,11 +60,7 @@ static int reach_from(const struct trace_plan *p, const struct graph *g, int o, 
         }
     }
     /* queue[0] is o; keep it only if reached again (as a DENSE owner) */
-    mark[o] = stamp;
-    if (!o_reached) {
-        queue[0] = queue[--tail];
-        return tail;
-    }
+    if (!o_reached) queue[0] = queue[--tail];
     return tail;
 }
 
@@ -73,8 +70,8 @@ static int param_k(const struct graph_param *q)
 }
 
 /* Fills the kind and size of the slot (m, q) of owner o. */
-static void classify(const struct trace_plan *p, const struct graph *g, struct trace_slot *s,
-                     int o, bool owner_returns, const int *mark, int stamp)
+static void classify(const struct trace_plan *p, const struct graph *g, struct trace_slot *s, int o,
+                     bool owner_returns, const int *mark, int stamp)
 {
     const struct graph_param *q = &g->params[s->param];
     const struct graph_node *m = &g->nodes[s->node], *on = &g->nodes[o];
@@ -291,9 +288,12 @@ static double slot_macs(const struct trace_plan *p, const struct graph *g,
         }
     }
     if (s->node == g->loss_node) { /* the gradient's step term */
-        if (s->kind == TRACE_OWNER) macs += S * P + P;
-        else if (s->kind == TRACE_FACTORED) macs += m->size * (double)g->nodes[g->edges[s->edge].src].size + P;
-        else macs += S * m->size * P;
+        if (s->kind == TRACE_OWNER)
+            macs += S * P + P;
+        else if (s->kind == TRACE_FACTORED)
+            macs += m->size * (double)g->nodes[g->edges[s->edge].src].size + P;
+        else
+            macs += S * m->size * P;
     }
     return macs;
 }

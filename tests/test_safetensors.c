@@ -503,7 +503,7 @@ START_TEST(test_non_finite)
     d[0] = 1;
     d[1] = -1e300;
     d[2] = 3.4028235e38; /* above FLT_MAX, but rounds to it */
-    d[3] = 0;
+    d[3] = 1e39;
     f = open_header_ok(h64, d, sizeof d);
     long bad = st_read_real(&f->tensors[0], v);
 #ifdef TRELLIS_F64
@@ -512,6 +512,7 @@ START_TEST(test_non_finite)
     ck_assert_int_eq(bad, 1);
     ck_assert(isinf(v[1]) && v[1] < 0);
     ck_assert(v[2] == FLT_MAX);
+    ck_assert(isinf(v[3]) && v[3] > 0);
 #endif
     st_close(f);
 }
@@ -891,14 +892,18 @@ START_TEST(test_bad_not_covering)
                   "cover it exactly");
     expect_reject("{}", 1, NULL, "bytes [0, 1) at the end of the data section", NULL);
     expect_reject("{\"__metadata__\":{\"a\":\"b\"}}", 8, NULL, "belong to no tensor", NULL);
-    /* in any order of the entries: sorted by offset first */
+    /* in any order of the entries: sorted by offset first; an empty tensor
+     * where another begins ("z" at 0) goes before it, whatever its name */
     struct st_file *f =
         open_header_ok("{\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}," ENTRY_A
-                       ",\"e\":{\"dtype\":\"F64\",\"shape\":[0],\"data_offsets\":[12,12]}}",
+                       ",\"e\":{\"dtype\":\"F64\",\"shape\":[0],\"data_offsets\":[12,12]},"
+                       "\"z\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}}",
                        "\0\0\0\0\0\0\0\0\0\0\0", 12);
-    ck_assert_str_eq(f->tensors[0].name, "a");
-    ck_assert_str_eq(f->tensors[1].name, "b");
-    ck_assert_str_eq(f->tensors[2].name, "e");
+    ck_assert_int_eq(f->n, 4);
+    ck_assert_str_eq(f->tensors[0].name, "z");
+    ck_assert_str_eq(f->tensors[1].name, "a");
+    ck_assert_str_eq(f->tensors[2].name, "b");
+    ck_assert_str_eq(f->tensors[3].name, "e");
     st_close(f);
 }
 END_TEST

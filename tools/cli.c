@@ -15,8 +15,8 @@ int cli_usage_error(const struct command *cmd, const char *fmt, ...)
     fprintf(stderr, "trellis %s: ", cmd->name);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\nusage: trellis %s %s\n(trellis %s --help for more)\n", cmd->name,
-            cmd->usage, cmd->name);
+    fprintf(stderr, "\nusage: trellis %s %s\n(trellis %s --help for more)\n", cmd->name, cmd->usage,
+            cmd->name);
     return EXIT_USAGE;
 }
 
@@ -76,8 +76,8 @@ static void print_help(const struct command *cmd)
            cmd->help ? cmd->help : "");
 }
 
-int cli_parse(const struct command *cmd, int argc, char **argv, const struct opt *opts,
-              int n_opts, const char **pos, int *n_pos)
+int cli_parse(const struct command *cmd, int argc, char **argv, const struct opt *opts, int n_opts,
+              const char **pos, int *n_pos)
 {
     int max_pos = *n_pos;
     *n_pos = 0;

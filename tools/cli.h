@@ -31,8 +31,8 @@ struct opt {
 /* Parses argv (after the command name) into the options and at most
  * *n_pos positional arguments. Prints the problem and returns EXIT_USAGE, or
  * returns -1 if --help was given (help printed), or 0. */
-int cli_parse(const struct command *cmd, int argc, char **argv, const struct opt *opts,
-              int n_opts, const char **pos, int *n_pos);
+int cli_parse(const struct command *cmd, int argc, char **argv, const struct opt *opts, int n_opts,
+              const char **pos, int *n_pos);
 /* Prints "trellis NAME: message" and the command's usage line to stderr;
  * returns EXIT_USAGE. */
 int cli_usage_error(const struct command *cmd, const char *fmt, ...)

@@ -43,8 +43,10 @@ static int grad_main(int argc, char **argv)
     if (engine_name) {
         if (algo != GRAD_EPROP)
             return cli_usage_error(&cmd_grad, "--engine applies to --algo eprop only");
-        if (strcmp(engine_name, "online") == 0) engine = GRAD_ENGINE_ONLINE;
-        else if (strcmp(engine_name, "reverse") == 0) engine = GRAD_ENGINE_REVERSE;
+        if (strcmp(engine_name, "online") == 0)
+            engine = GRAD_ENGINE_ONLINE;
+        else if (strcmp(engine_name, "reverse") == 0)
+            engine = GRAD_ENGINE_REVERSE;
         else
             return cli_usage_error(&cmd_grad, "--engine must be online or reverse (got \"%s\")",
                                    engine_name);
@@ -58,8 +60,9 @@ static int grad_main(int argc, char **argv)
     struct trl_errors err;
     trl_errors_init(&err, pos[0]);
     if (g->loss_node < 0) {
-        trl_errors_add(&err, "/loss", "the graph has no loss; add \"loss\": {\"node\": ID, "
-                                      "\"type\": \"mse\"} to compute a gradient");
+        trl_errors_add(&err, "/loss",
+                       "the graph has no loss; add \"loss\": {\"node\": ID, "
+                       "\"type\": \"mse\"} to compute a gradient");
         goto done;
     }
     trl_errors_init(&err, params_path);

@@ -37,8 +37,7 @@ static int run_main(int argc, char **argv)
     d = data_load(g, data_path, DATA_TARGET_OPTIONAL, &err);
     if (!d) goto done;
     trl_errors_init(&err, out);
-    if (run_forward(g, params, d, &res, &err) || run_result_save(g, d, &res, out, &err))
-        goto done;
+    if (run_forward(g, params, d, &res, &err) || run_result_save(g, d, &res, out, &err)) goto done;
     status = EXIT_OK;
     if (res.has_loss) printf("loss %.10g\n", res.loss);
 done:

@@ -14,8 +14,9 @@ static const int n_commands = sizeof commands / sizeof commands[0];
 
 static void print_usage(FILE *f)
 {
-    fprintf(f, "trellis %s (%s): recurrent networks as JSON graphs, trained with BPTT, RTRL or "
-               "deep e-prop\n\nusage: trellis COMMAND [ARGS]\n\ncommands:\n",
+    fprintf(f,
+            "trellis %s (%s): recurrent networks as JSON graphs, trained with BPTT, RTRL or "
+            "deep e-prop\n\nusage: trellis COMMAND [ARGS]\n\ncommands:\n",
             TRELLIS_VERSION, TRL_PRECISION);
     for (int i = 0; i < n_commands; i++)
         fprintf(f, "  %-9s %s\n", commands[i]->name, commands[i]->summary);
@@ -40,8 +41,7 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     for (int i = 0; i < n_commands; i++)
-        if (strcmp(argv[1], commands[i]->name) == 0)
-            return commands[i]->run(argc - 2, argv + 2);
+        if (strcmp(argv[1], commands[i]->name) == 0) return commands[i]->run(argc - 2, argv + 2);
     fprintf(stderr, "trellis: unknown command \"%s\"\n\n", argv[1]);
     print_usage(stderr);
     return EXIT_USAGE;

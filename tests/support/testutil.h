@@ -1,0 +1,29 @@
+/* testutil.h - what the library tests share: graphs from text, gradient
+ * blocks compared per tensor (the first mismatches and the largest error
+ * printed, as in llm.c's check_tensor), fixtures read back. */
+#ifndef TRELLIS_TESTS_TESTUTIL_H
+#define TRELLIS_TESTS_TESTUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "trellis.h"
+
+/* A graph from JSON text; prints the errors and returns NULL if invalid. */
+struct graph *tu_graph(const char *json);
+/* ||a - b|| / max(||b||, 1e-12). */
+double tu_rel_err(const trl_real *a, const trl_real *b, size_t n);
+/* Compares two gradient blocks tensor by tensor (trainable tensors only).
+ * Prints every tensor beyond tol; returns how many. */
+int tu_compare_grads(const struct graph *g, const trl_real *a, const trl_real *b, double tol,
+                     const char *label);
+/* Compares a gradient block and loss with an expected file holding exactly
+ * the trainable tensors and "loss". Returns the number of problems. */
+int tu_compare_grad_file(const struct graph *g, const trl_real *grad, double loss, const char *path,
+                         double tol, double loss_tol, const char *label);
+/* Path of a file of a fixture: tests/fixtures/NAME/FILE (static buffer). */
+const char *tu_fixture(const char *name, const char *file);
+
+extern const char *const tu_fixture_names[6];
+
+#endif
