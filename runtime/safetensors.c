@@ -178,7 +178,7 @@ static int st_parse_meta(struct st_file *f, json_t *meta, struct trl_errors *err
         return -1;
     }
     f->meta = trl_alloc(2 * json_object_size(meta) + 1, sizeof *f->meta, TRL_MEM_MISC);
-    if (!f->meta) goto nomem;
+    if (!f->meta) goto fail;
     json_object_foreach(meta, key, v)
     {
         if (!json_is_string(v)) {
@@ -192,10 +192,10 @@ static int st_parse_meta(struct st_file *f, json_t *meta, struct trl_errors *err
         kv[0] = st_strdup(key);
         kv[1] = st_strdup(json_string_value(v));
         f->n_meta++; /* counted before the check so that st_close frees both */
-        if (!kv[0] || !kv[1]) goto nomem;
+        if (!kv[0] || !kv[1]) goto fail;
     }
     return bad ? -1 : 0;
-nomem:
+fail: /* what was allocated belongs to f */
     trl_errors_add(err, "__metadata__", "out of memory");
     return -1;
 }
@@ -787,25 +787,27 @@ static char *st_header_text(const json_t *root, size_t *len, struct trl_errors *
     char *text = NULL;
     if (!json) {
         trl_errors_add(err, NULL, "out of memory for the header");
-        return NULL;
+        goto fail;
     }
     size_t n = strlen(json), padded = (n + 7) / 8 * 8;
     if (padded > ST_MAX_HEADER) {
         trl_errors_add(err, NULL, "header would be %zu bytes; at most %zu allowed", padded,
                        ST_MAX_HEADER);
-        goto done;
+        goto fail;
     }
     text = trl_alloc(padded + 1, 1, TRL_MEM_MISC);
     if (!text) {
         trl_errors_add(err, NULL, "out of memory for the header");
-        goto done;
+        goto fail;
     }
     memcpy(text, json, n);
     memset(text + n, ' ', padded - n);
     *len = padded;
-done:
     free(json);
     return text;
+fail:
+    free(json);
+    return NULL;
 }
 
 /* Permissions of a new file under the process umask, as fopen would give. */

@@ -517,7 +517,8 @@ static void check_chain(bool backwards)
     ck_assert_int_eq(g->n_outputs, 1);
     ck_assert_int_eq(g->outputs[0], graph_find_node(g, id));
     ck_assert_int_eq(g->n_params, 3 * (CHAIN_NODES - 1));
-    ck_assert_uint_eq(g->n_param_values, (size_t)(2 + 4 + 2) * (CHAIN_NODES - 1) - 2);
+    /* per node: from its source [2 x 2] (n1: [2 x 1]), from itself [2 x 2], bias [2] */
+    ck_assert_uint_eq(g->n_param_values, (size_t)(4 + 4 + 2) * (CHAIN_NODES - 1) - 2);
     graph_free(g);
 }
 
@@ -687,7 +688,8 @@ START_TEST(test_suggest_closest)
 {
     const char *ops[] = {"input", "dense", "leaky", "lif", "alif", "readout"};
     ck_assert_str_eq(suggest_closest("lfi", ops, 6), "lif");
-    ck_assert_str_eq(suggest_closest("alf", ops, 6), "lif"); /* lif and alif at 1: first wins */
+    ck_assert_str_eq(suggest_closest("alf", ops, 6), "alif");
+    ck_assert_str_eq(suggest_closest("aif", ops, 6), "lif"); /* lif and alif at 1: first wins */
     ck_assert_str_eq(suggest_closest("redout", ops, 6), "readout");
     ck_assert_str_eq(suggest_closest("lif", ops, 6), "lif");
     ck_assert_ptr_null(suggest_closest("conv", ops, 6));
@@ -712,10 +714,12 @@ START_TEST(test_suggest_long)
     memset(b, 'a', n + 1);
     b[n + 1] = '\0';
     b[n / 2] = 'b';
-    ck_assert_int_eq(suggest_distance(a, b), 2);
+    ck_assert_int_eq(suggest_distance(a, b), 1);
     const char *opts[] = {"short", b};
     ck_assert_ptr_eq(suggest_closest(a, opts, 2), b);
     b[10] = 'c';
+    ck_assert_int_eq(suggest_distance(a, b), 2);
+    b[20] = 'd';
     ck_assert_ptr_null(suggest_closest(a, opts, 2));
     free(a);
     free(b);
