@@ -19,7 +19,7 @@ CFLAGS_COMMON := -std=c11 -D_POSIX_C_SOURCE=200809L -ffp-contract=off $(WARN) -I
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDLIBS  := $(PKG_LIBS) -lm
 
-LIB_SRC  := $(sort $(wildcard graph/*.c ops/*.c runtime/*.c))
+LIB_SRC  := $(sort $(wildcard graph/*.c ops/*.c runtime/*.c tasks/*.c))
 CLI_SRC  := $(sort $(wildcard tools/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_LIB := $(sort $(wildcard tests/support/*.c))
@@ -63,7 +63,7 @@ TESTS_f64 := $(patsubst tests/%.c,build/san-f64/tests/%,$(TEST_SRC))
 TESTS_f32 := $(patsubst tests/%.c,build/san-f32/tests/%,$(TEST_SRC))
 
 # Every test binary runs from the top folder; TRELLIS_BIN names the CLI under test.
-check: $(TESTS_f64) $(TESTS_f32) build/san-f64/trellis build/san-f32/trellis all
+check: lint $(TESTS_f64) $(TESTS_f32) build/san-f64/trellis build/san-f32/trellis all
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  tests/run_tests.sh build/san-f64 $(TESTS_f64) -- build/san-f32 $(TESTS_f32)
 

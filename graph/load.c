@@ -135,6 +135,28 @@ static struct graph *load_json(const json_t *root, const char *file, struct trl_
     return ld.g;
 }
 
+/* What jansson would report in confusing words: a byte order mark, and a
+ * NUL byte (a UTF-16 file, or not a text file at all). */
+static int load_check_text(const char *text, size_t len, struct trl_errors *err)
+{
+    if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+        trl_errors_add(err, NULL,
+                       "the file starts with a byte order mark (U+FEFF); save it as UTF-8 "
+                       "without one");
+        return -1;
+    }
+    const char *nul = memchr(text, '\0', len);
+    if (!nul) return 0;
+    int line = 1, col = 1;
+    for (const char *p = text; p < nul; p++) {
+        col = *p == '\n' ? 1 : col + 1;
+        line += *p == '\n';
+    }
+    trl_errors_add_at(err, line, col,
+                      "the file holds a NUL byte; a graph file is UTF-8 text (is it UTF-16?)");
+    return -1;
+}
+
 struct graph *graph_load_string(const char *text, size_t len, const char *file,
                                 struct trl_errors *err)
 {
@@ -151,12 +173,7 @@ struct graph *graph_load_string(const char *text, size_t len, const char *file,
                        len, (size_t)GRAPH_MAX_FILE_BYTES);
         return NULL;
     }
-    if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
-        trl_errors_add(err, NULL,
-                       "the file starts with a byte order mark (U+FEFF); save it as UTF-8 "
-                       "without one");
-        return NULL;
-    }
+    if (load_check_text(text, len, err) < 0) return NULL;
     json_error_t je;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
     if (!root) {

@@ -31,5 +31,10 @@ struct data *data_load(const struct graph *g, const char *path, enum data_target
  * if the graph has a loss, target and mask (all ones), zeroed. */
 struct data *data_new(const struct graph *g, int B, int T);
 void data_free(struct data *d);
+/* Writes d as a data file (SPEC section 4) that data_load reads back: one
+ * tensor per input node, then target and mask when the graph has a loss and
+ * d holds them. Atomic (st_write); 0, or -1 with err set. */
+int data_save(const struct graph *g, const struct data *d, const char *path,
+              struct trl_errors *err);
 
 #endif

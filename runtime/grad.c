@@ -3,17 +3,28 @@
 
 const char *const grad_algo_names[3] = {"bptt", "rtrl", "eprop"};
 
+bool grad_is_online(enum grad_algo algo, enum grad_engine engine)
+{
+    return algo == GRAD_RTRL || (algo == GRAD_EPROP && engine != GRAD_ENGINE_REVERSE);
+}
+
+int grad_compute_hooks(const struct graph *g, const trl_real *params, const struct data *d,
+                       enum grad_algo algo, enum grad_engine engine, const struct grad_hooks *hooks,
+                       trl_real *grad, double *loss, struct trl_errors *err)
+{
+    bool prune = algo == GRAD_EPROP;
+    if (grad_is_online(algo, engine))
+        return grad_forward(g, params, d, prune, hooks, grad, loss, err);
+    if (hooks && hooks->on_step) {
+        trl_errors_add(err, NULL, "online updates need --algo rtrl or eprop (online engine)");
+        return -1;
+    }
+    return grad_reverse(g, params, d, prune, hooks, grad, loss, err);
+}
+
 int grad_compute(const struct graph *g, const trl_real *params, const struct data *d,
                  enum grad_algo algo, enum grad_engine engine, trl_real *grad, double *loss,
                  struct trl_errors *err)
 {
-    switch (algo) {
-    case GRAD_BPTT:
-        return grad_reverse(g, params, d, false, grad, loss, err);
-    case GRAD_RTRL:
-        return grad_forward(g, params, d, false, grad, loss, err);
-    default:
-        if (engine == GRAD_ENGINE_REVERSE) return grad_reverse(g, params, d, true, grad, loss, err);
-        return grad_forward(g, params, d, true, grad, loss, err);
-    }
+    return grad_compute_hooks(g, params, d, algo, engine, NULL, grad, loss, err);
 }

@@ -27,18 +27,44 @@ enum grad_engine { GRAD_ENGINE_DEFAULT, GRAD_ENGINE_ONLINE, GRAD_ENGINE_REVERSE 
 
 extern const char *const grad_algo_names[3];
 
+/* What training adds to a gradient computation (all optional). */
+struct grad_hooks {
+    /* Per node: a constant dL/dz [size] added at every step and sample, or
+     * NULL (the firing-rate regulariser, Bellec et al. 2020). */
+    trl_real *const *dz_const;
+    /* Per node: sum of z over samples, steps and units is added here. */
+    double *z_sum;
+    /* Forward engines (rtrl, eprop online) only: called after every step t
+     * with that step's gradient term; it may change the parameters, which
+     * the next step then uses (the online update). */
+    void (*on_step)(void *ctx, int t, const trl_real *step_grad);
+    void *ctx;
+};
+
 /* dL/dtheta into grad (a block laid out as the parameters; entries of frozen
  * tensors are 0) and the loss into *loss. The graph must have a loss and the
  * data a target. 0, or -1 with err set (out of memory, too many traces). */
 int grad_compute(const struct graph *g, const trl_real *params, const struct data *d,
                  enum grad_algo algo, enum grad_engine engine, trl_real *grad, double *loss,
                  struct trl_errors *err);
+/* The same with training's hooks (hooks may be NULL). */
+int grad_compute_hooks(const struct graph *g, const trl_real *params, const struct data *d,
+                       enum grad_algo algo, enum grad_engine engine, const struct grad_hooks *hooks,
+                       trl_real *grad, double *loss, struct trl_errors *err);
+/* Does this algorithm and engine compute online (forward in time)? */
+bool grad_is_online(enum grad_algo algo, enum grad_engine engine);
 
 /* The engines. prune_delayed: treat the source of every delayed edge as a
- * constant (eprop). */
+ * constant (eprop). *loss is the task loss only (not the hooks' terms). */
 int grad_reverse(const struct graph *g, const trl_real *params, const struct data *d,
-                 bool prune_delayed, trl_real *grad, double *loss, struct trl_errors *err);
+                 bool prune_delayed, const struct grad_hooks *hooks, trl_real *grad, double *loss,
+                 struct trl_errors *err);
 int grad_forward(const struct graph *g, const trl_real *params, const struct data *d,
-                 bool prune_delayed, trl_real *grad, double *loss, struct trl_errors *err);
+                 bool prune_delayed, const struct grad_hooks *hooks, trl_real *grad, double *loss,
+                 struct trl_errors *err);
+
+/* Adds the sum of every node's z(t) to z_sum (the engines' z_sum hook). */
+struct net;
+void grad_sum_outputs(const struct net *net, int t, double *z_sum);
 
 #endif

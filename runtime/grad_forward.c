@@ -44,6 +44,8 @@ struct forward {
     trl_real *D;      /* dL/dz . dz/dh at the loss node [B][S][N] */
     trl_real *lsig;   /* learning signal of a factored trace [B][N] */
     trl_real *ones;   /* [B]: the presynaptic value of a bias */
+    const struct grad_hooks *hooks;
+    trl_real *step_grad; /* with an on_step hook: this step's gradient term */
 };
 
 static const trl_real *param_values(const struct forward *f, int param)
@@ -320,14 +322,20 @@ static void node_traces(struct forward *f, int i, int t, trl_real *grad, double 
         else
             update_dense(f, s, t, f->J, dhdI);
     }
-    if (i != g->loss_node) return;
-    *loss += loss_step(g->loss_type, f->d, t, N, net_z(f->net, i, t), f->dy);
+    if (!f->plan->is_loss[i]) return;
+    /* dL/dz(t): the task loss at the loss node, plus a hook's constant term */
+    if (i == g->loss_node)
+        *loss += loss_step(g->loss_type, f->d, t, N, net_z(f->net, i, t), f->dy);
+    else
+        memset(f->dy, 0, (size_t)B * N * sizeof *f->dy);
+    const trl_real *extra = f->hooks && f->hooks->dz_const ? f->hooks->dz_const[i] : NULL;
     const trl_real *dz = dzdh_at(f, i, t);
     for (int b = 0; b < B; b++)
         for (int r = 0; r < S; r++)
             for (int j = 0; j < N; j++)
                 f->D[((size_t)b * S + r) * N + j] =
-                    f->dy[(size_t)b * N + j] * dz[((size_t)b * S + r) * N + j];
+                    (f->dy[(size_t)b * N + j] + (extra ? extra[j] : 0)) *
+                    dz[((size_t)b * S + r) * N + j];
     for (int k = 0; k < f->plan->n_node_slots[i]; k++) accumulate_gradient(f, first + k, t, grad);
 }
 
@@ -348,6 +356,7 @@ static void forward_free(struct forward *f)
     trl_free(f->D);
     trl_free(f->lsig);
     trl_free(f->ones);
+    trl_free(f->step_grad);
     trace_plan_free(f->plan);
     net_free(f->net);
 }
@@ -391,44 +400,80 @@ static int forward_alloc(struct forward *f, const trl_real *params)
     if (!f->J || !f->inc || !f->zeta || !f->A || !f->Wd || !f->dy || !f->D || !f->lsig || !f->ones)
         return -1;
     for (size_t b = 0; b < B; b++) f->ones[b] = 1;
+    if (f->hooks && f->hooks->on_step) {
+        f->step_grad = trl_alloc(g->n_param_values + 1, sizeof(trl_real), TRL_MEM_PARAMS);
+        if (!f->step_grad) return -1;
+    }
     return 0;
 }
 
-int grad_forward(const struct graph *g, const trl_real *params, const struct data *d,
-                 bool prune_delayed, trl_real *grad, double *loss, struct trl_errors *err)
+/* Nodes that receive a loss term: the loss node and every node a hook adds
+ * a constant dL/dz to. */
+static bool *loss_nodes(const struct graph *g, const struct grad_hooks *hooks)
 {
-    struct forward f = {.g = g, .d = d, .B = d->B};
-    f.plan = trace_plan_new(g, prune_delayed ? TRACE_EPROP : TRACE_RTRL);
+    bool *is = trl_alloc((size_t)g->n_nodes, sizeof *is, TRL_MEM_MISC);
+    if (!is) return NULL;
+    for (int i = 0; i < g->n_nodes; i++)
+        is[i] = i == g->loss_node || (hooks && hooks->dz_const && hooks->dz_const[i]);
+    return is;
+}
+
+static void zero_no_self_diagonals(const struct graph *g, trl_real *grad)
+{
+    for (int p = 0; p < g->n_params; p++) {
+        const struct graph_param *q = &g->params[p];
+        if (q->edge >= 0 && g->edges[q->edge].no_self)
+            for (int j = 0; j < q->rows; j++) grad[q->offset + (size_t)j * q->cols + j] = 0;
+    }
+}
+
+/* Step t: the forward step, then every trace in schedule order. */
+static void forward_step(struct forward *f, int t, trl_real *grad, double *loss)
+{
+    const struct graph *g = f->g;
+    net_step(f->net, f->d);
+    if (f->hooks && f->hooks->z_sum) grad_sum_outputs(f->net, t, f->hooks->z_sum);
+    trl_real *target = f->step_grad ? f->step_grad : grad;
+    if (f->step_grad) memset(f->step_grad, 0, g->n_param_values * sizeof *f->step_grad);
+    for (int k = 0; k < g->n_nodes; k++) {
+        int i = g->order[k];
+        if (f->plan->n_node_slots[i])
+            node_traces(f, i, t, target, loss);
+        else if (i == g->loss_node)
+            *loss += loss_step(g->loss_type, f->d, t, g->nodes[i].size, net_z(f->net, i, t), f->dy);
+    }
+    if (!f->step_grad) return;
+    zero_no_self_diagonals(g, f->step_grad);
+    f->hooks->on_step(f->hooks->ctx, t, f->step_grad);
+    for (size_t k = 0; k < g->n_param_values; k++) grad[k] += f->step_grad[k];
+}
+
+int grad_forward(const struct graph *g, const trl_real *params, const struct data *d,
+                 bool prune_delayed, const struct grad_hooks *hooks, trl_real *grad, double *loss,
+                 struct trl_errors *err)
+{
+    struct forward f = {.g = g, .d = d, .B = d->B, .hooks = hooks};
+    const char *name = prune_delayed ? "eprop" : "rtrl";
+    bool *is_loss = loss_nodes(g, hooks);
+    f.plan =
+        is_loss ? trace_plan_new_for(g, prune_delayed ? TRACE_EPROP : TRACE_RTRL, is_loss) : NULL;
+    trl_free(is_loss);
     if (!f.plan) {
         trl_errors_add(err, NULL,
-                       "too many traces for %s on this graph (more than %d (node, "
-                       "parameter) pairs, or out of memory)",
-                       prune_delayed ? "eprop" : "rtrl", 10000000);
+                       "too many traces for %s on this graph (more than %d (node, parameter) "
+                       "pairs, or out of memory)",
+                       name, TRACE_PLAN_MAX_SLOTS);
         return -1;
     }
     if (forward_alloc(&f, params)) {
-        trl_errors_add(err, NULL, "out of memory for the %s traces of a batch of %d",
-                       prune_delayed ? "eprop" : "rtrl", d->B);
+        trl_errors_add(err, NULL, "out of memory for the %s traces of a batch of %d", name, d->B);
         forward_free(&f);
         return -1;
     }
     memset(grad, 0, g->n_param_values * sizeof *grad);
     *loss = 0;
-    for (int t = 0; t < d->T; t++) {
-        net_step(f.net, d);
-        for (int k = 0; k < g->n_nodes; k++) {
-            int i = g->order[k];
-            if (f.plan->n_node_slots[i])
-                node_traces(&f, i, t, grad, loss);
-            else if (i == g->loss_node)
-                *loss += loss_step(g->loss_type, d, t, g->nodes[i].size, net_z(f.net, i, t), f.dy);
-        }
-    }
-    for (int p = 0; p < g->n_params; p++) { /* no_self diagonals stay 0 */
-        const struct graph_param *q = &g->params[p];
-        if (q->edge >= 0 && g->edges[q->edge].no_self)
-            for (int j = 0; j < q->rows; j++) grad[q->offset + (size_t)j * q->cols + j] = 0;
-    }
+    for (int t = 0; t < d->T; t++) forward_step(&f, t, grad, loss);
+    zero_no_self_diagonals(g, grad);
     forward_free(&f);
     return 0;
 }

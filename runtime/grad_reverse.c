@@ -32,6 +32,7 @@ struct reverse {
     const struct data *d;
     struct net *net;
     bool prune_delayed;
+    const struct grad_hooks *hooks;
     trl_real **dz; /* per node: ring of dz_depth slots [B][N] of dL/dz */
     int *dz_depth;
     trl_real **dh_next;           /* per node: dL/dh(t+1) [B][S*N] */
@@ -128,6 +129,10 @@ static void node_backward(struct reverse *r, int i, int t, double *loss)
         *loss += loss_step(g->loss_type, r->d, t, N, net_z(r->net, i, t), r->dy);
         for (size_t k = 0; k < (size_t)B * N; k++) dz[k] += r->dy[k];
     }
+    const trl_real *extra = r->hooks && r->hooks->dz_const ? r->hooks->dz_const[i] : NULL;
+    if (extra)
+        for (int b = 0; b < B; b++)
+            for (int j = 0; j < N; j++) dz[(size_t)b * N + j] += extra[j];
     if (n->op->is_input) {
         memset(dz, 0, (size_t)B * N * sizeof *dz);
         return;
@@ -186,16 +191,31 @@ static void weight_gradients(struct reverse *r, trl_real *grad)
     }
 }
 
-int grad_reverse(const struct graph *g, const trl_real *params, const struct data *d,
-                 bool prune_delayed, trl_real *grad, double *loss, struct trl_errors *err)
+/* Adds the sum of every node's z(t) to z_sum. */
+void grad_sum_outputs(const struct net *net, int t, double *z_sum)
 {
-    struct reverse r = {.g = g, .d = d, .prune_delayed = prune_delayed};
+    for (int i = 0; i < net->g->n_nodes; i++) {
+        const trl_real *z = net_z(net, i, t);
+        double s = 0;
+        for (size_t k = 0; k < (size_t)net->B * net->g->nodes[i].size; k++) s += z[k];
+        z_sum[i] += s;
+    }
+}
+
+int grad_reverse(const struct graph *g, const trl_real *params, const struct data *d,
+                 bool prune_delayed, const struct grad_hooks *hooks, trl_real *grad, double *loss,
+                 struct trl_errors *err)
+{
+    struct reverse r = {.g = g, .d = d, .prune_delayed = prune_delayed, .hooks = hooks};
     if (reverse_alloc(&r, params)) {
         trl_errors_add(err, NULL, "out of memory for the history of %d x %d steps", d->B, d->T);
         reverse_free(&r);
         return -1;
     }
-    for (int t = 0; t < d->T; t++) net_step(r.net, d);
+    for (int t = 0; t < d->T; t++) {
+        net_step(r.net, d);
+        if (hooks && hooks->z_sum) grad_sum_outputs(r.net, t, hooks->z_sum);
+    }
     *loss = 0;
     for (int t = d->T - 1; t >= 0; t--)
         for (int k = g->n_nodes - 1; k >= 0; k--) node_backward(&r, g->order[k], t, loss);

@@ -18,10 +18,11 @@ static double mse_row(int K, const trl_real *y, const trl_real *tg, double m, do
 static double cross_entropy_row(int K, const trl_real *y, const trl_real *tg, double m,
                                 double scale, trl_real *dy)
 {
-    double top = y[0], sum_exp = 0, sum_t = 0, dot = 0;
+    double top = y[0], sum_t = 0, dot = 0;
     for (int k = 1; k < K; k++)
         if (y[k] > top) top = y[k];
-    for (int k = 0; k < K; k++) sum_exp += exp(y[k] - top);
+    double sum_exp = exp(y[0] - top); /* K >= 1: sum_exp >= 1, the max term */
+    for (int k = 1; k < K; k++) sum_exp += exp(y[k] - top);
     double lse = top + log(sum_exp);
     for (int k = 0; k < K; k++) {
         sum_t += tg[k];

@@ -13,20 +13,20 @@
 
 #include "runtime/alloc.h"
 
-#define TRACE_PLAN_MAX_SLOTS 10000000
-
 bool trace_plan_propagates(const struct trace_plan *p, const struct graph_edge *e)
 {
     return p->algo == TRACE_RTRL || e->delay == 0;
 }
 
-/* Nodes from which the loss node is reachable through propagated edges. */
+/* Nodes from which a loss node is reachable through propagated edges. */
 static void mark_reaches_loss(struct trace_plan *p, const struct graph *g, int *queue)
 {
-    if (g->loss_node < 0) return;
     int head = 0, tail = 0;
-    p->reaches_loss[g->loss_node] = true;
-    queue[tail++] = g->loss_node;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (p->is_loss[i]) {
+            p->reaches_loss[i] = true;
+            queue[tail++] = i;
+        }
     while (head < tail) {
         const struct graph_node *n = &g->nodes[queue[head++]];
         for (int k = 0; k < n->n_in; k++) {
@@ -174,6 +174,12 @@ static void compute_depths(struct trace_plan *p, const struct graph *g)
 
 struct trace_plan *trace_plan_new(const struct graph *g, enum trace_algo algo)
 {
+    return trace_plan_new_for(g, algo, NULL);
+}
+
+struct trace_plan *trace_plan_new_for(const struct graph *g, enum trace_algo algo,
+                                      const bool *loss_nodes)
+{
     struct trace_plan *p = trl_alloc(1, sizeof *p, TRL_MEM_MISC);
     int *queue = trl_alloc((size_t)g->n_nodes + 1, sizeof *queue, TRL_MEM_MISC);
     int *mark = trl_alloc((size_t)g->n_nodes, sizeof *mark, TRL_MEM_MISC);
@@ -181,10 +187,14 @@ struct trace_plan *trace_plan_new(const struct graph *g, enum trace_algo algo)
     if (!p || !queue || !mark || !pos) goto fail;
     p->algo = algo;
     p->reaches_loss = trl_alloc((size_t)g->n_nodes, sizeof *p->reaches_loss, TRL_MEM_MISC);
+    p->is_loss = trl_alloc((size_t)g->n_nodes, sizeof *p->is_loss, TRL_MEM_MISC);
     p->depth = trl_alloc((size_t)g->n_nodes, sizeof *p->depth, TRL_MEM_MISC);
     p->first_slot = trl_alloc((size_t)g->n_nodes, sizeof *p->first_slot, TRL_MEM_MISC);
     p->n_node_slots = trl_alloc((size_t)g->n_nodes, sizeof *p->n_node_slots, TRL_MEM_MISC);
-    if (!p->reaches_loss || !p->depth || !p->first_slot || !p->n_node_slots) goto fail;
+    if (!p->reaches_loss || !p->is_loss || !p->depth || !p->first_slot || !p->n_node_slots)
+        goto fail;
+    for (int i = 0; i < g->n_nodes; i++)
+        p->is_loss[i] = loss_nodes ? loss_nodes[i] : i == g->loss_node;
     compute_depths(p, g);
     mark_reaches_loss(p, g, queue);
     if (collect_slots(p, g, queue, mark)) goto fail;
@@ -214,6 +224,7 @@ void trace_plan_free(struct trace_plan *p)
     trl_free(p->n_node_slots);
     trl_free(p->depth);
     trl_free(p->reaches_loss);
+    trl_free(p->is_loss);
     trl_free(p);
 }
 
@@ -287,7 +298,7 @@ static double slot_macs(const struct trace_plan *p, const struct graph *g,
             if (sp && trace_plan_propagates(p, e)) macs += parent_term_macs(p, g, s, sp);
         }
     }
-    if (s->node == g->loss_node) { /* the gradient's step term */
+    if (p->is_loss[s->node]) { /* the gradient's step term */
         if (s->kind == TRACE_OWNER)
             macs += S * P + P;
         else if (s->kind == TRACE_FACTORED)

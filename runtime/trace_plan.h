@@ -34,6 +34,10 @@
 
 #include "graph/graph.h"
 
+/* Most (node, parameter) pairs a plan may hold: a bound on the planning
+ * work for any graph, however hostile. */
+#define TRACE_PLAN_MAX_SLOTS 10000000
+
 enum trace_kind { TRACE_NONE, TRACE_OWNER, TRACE_FACTORED, TRACE_DENSE };
 
 enum trace_algo {
@@ -59,10 +63,16 @@ struct trace_plan {
     int *n_node_slots;        /* per node */
     int *depth;               /* per node: steps of dz/dh kept (1 + longest propagated out-delay) */
     bool *reaches_loss;       /* per node */
+    bool *is_loss;            /* per node: receives a loss term */
 };
 
-/* NULL if out of memory. */
+/* The plan for the graph's loss node. NULL if out of memory or too many
+ * traces. */
 struct trace_plan *trace_plan_new(const struct graph *g, enum trace_algo algo);
+/* The same where every node with loss_nodes[i] set receives a loss term
+ * (the firing-rate regulariser adds its spiking nodes). */
+struct trace_plan *trace_plan_new_for(const struct graph *g, enum trace_algo algo,
+                                      const bool *loss_nodes);
 void trace_plan_free(struct trace_plan *p);
 /* The slot of (node, param), or NULL. */
 const struct trace_slot *trace_plan_slot(const struct trace_plan *p, const struct graph *g,

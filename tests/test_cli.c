@@ -137,8 +137,9 @@ START_TEST(fixture_run)
     snprintf(graph, sizeof graph, "%s", tu_fixture(name, "graph.json"));
     snprintf(params, sizeof params, "%s", tu_fixture(name, "params.safetensors"));
     snprintf(data, sizeof data, "%s", tu_fixture(name, "data.safetensors"));
-    struct cli_result r = cli_run(NULL, (const char *const[]){"run", graph, "--params", params,
-                                                               "--data", data, "-o", tmp("out.st"), NULL});
+    struct cli_result r =
+        cli_run(NULL, (const char *const[]){"run", graph, "--params", params, "--data", data, "-o",
+                                            tmp("out.st"), NULL});
     ck_assert_msg(r.status == 0, "%s", r.err);
     compare_files(tmp("out.st"), tu_fixture(name, "out.safetensors"), tol, loss_tol);
     cli_result_free(&r);
@@ -159,10 +160,12 @@ START_TEST(fixture_grad)
     snprintf(graph, sizeof graph, "%s", tu_fixture(name, "graph.json"));
     snprintf(params, sizeof params, "%s", tu_fixture(name, "params.safetensors"));
     snprintf(data, sizeof data, "%s", tu_fixture(name, "data.safetensors"));
-    struct cli_result r = cli_run(NULL, (const char *const[]){"grad", graph, "--params", params, "--data", data,
-                                                               "--algo", algos[_i], "-o", tmp("g.st"), NULL});
+    struct cli_result r =
+        cli_run(NULL, (const char *const[]){"grad", graph, "--params", params, "--data", data,
+                                            "--algo", algos[_i], "-o", tmp("g.st"), NULL});
     ck_assert_msg(r.status == 0, "%s", r.err);
-    compare_files(tmp("g.st"), tu_fixture(name, _i == 2 ? "grad_eprop.safetensors" : "grad_exact.safetensors"),
+    compare_files(tmp("g.st"),
+                  tu_fixture(name, _i == 2 ? "grad_eprop.safetensors" : "grad_exact.safetensors"),
                   tol, loss_tol);
     cli_result_free(&r);
 }
@@ -190,10 +193,13 @@ START_TEST(usage_errors)
     expect_status(2, (const char *const[]){"validate", NULL}, "GRAPH");
     expect_status(2, (const char *const[]){"init", g, "-o", "x", NULL}, "--seed");
     expect_status(2, (const char *const[]){"init", g, "--seed", "-3", "-o", "x", NULL}, "--seed");
-    expect_status(2, (const char *const[]){"grad", g, "--params", "p", "--data", "d", "--algo", "sgd", "-o", "x", NULL},
+    expect_status(2,
+                  (const char *const[]){"grad", g, "--params", "p", "--data", "d", "--algo", "sgd",
+                                        "-o", "x", NULL},
                   "bptt, rtrl or eprop");
-    expect_status(2, (const char *const[]){"grad", g, "--params", "p", "--data", "d", "--algo", "bptt", "--engine",
-                                           "reverse", "-o", "x", NULL},
+    expect_status(2,
+                  (const char *const[]){"grad", g, "--params", "p", "--data", "d", "--algo", "bptt",
+                                        "--engine", "reverse", "-o", "x", NULL},
                   "eprop only");
 }
 END_TEST
@@ -202,7 +208,8 @@ START_TEST(help_everywhere)
 {
     static const char *const cmds[] = {"validate", "init", "run", "grad"};
     expect_status(0, (const char *const[]){"--help", NULL}, "commands:");
-    for (int i = 0; i < 4; i++) expect_status(0, (const char *const[]){cmds[i], "--help", NULL}, "example:");
+    for (int i = 0; i < 4; i++)
+        expect_status(0, (const char *const[]){cmds[i], "--help", NULL}, "example:");
 }
 END_TEST
 
@@ -217,20 +224,22 @@ START_TEST(failure_leaves_no_output)
     const char *out = tmp("never.st");
     unlink(out);
     /* params for another graph: the run must fail before writing anything */
-    struct cli_result r = cli_run(NULL, (const char *const[]){"run", tu_fixture("rnn_tanh", "graph.json"), "--params",
-                                                               "tests/fixtures/lif_eprop/params.safetensors",
-                                                               "--data", "tests/fixtures/rnn_tanh/data.safetensors",
-                                                               "-o", out, NULL});
+    struct cli_result r = cli_run(
+        NULL, (const char *const[]){"run", tu_fixture("rnn_tanh", "graph.json"), "--params",
+                                    "tests/fixtures/lif_eprop/params.safetensors", "--data",
+                                    "tests/fixtures/rnn_tanh/data.safetensors", "-o", out, NULL});
     ck_assert_int_eq(r.status, 1);
-    ck_assert_msg(strncmp(r.err, "tests/fixtures/lif_eprop/params.safetensors: ", 45) == 0, "%s", r.err);
+    ck_assert_msg(strncmp(r.err, "tests/fixtures/lif_eprop/params.safetensors: ", 45) == 0, "%s",
+                  r.err);
     ck_assert(!exists(out));
     cli_result_free(&r);
     /* an existing output stays as it was */
     ck_assert_int_eq(stb_write_file(out, "keep", 4), 0);
-    r = cli_run(NULL, (const char *const[]){"grad", tu_fixture("rnn_tanh", "graph.json"), "--params",
-                                            "tests/fixtures/rnn_tanh/params.safetensors", "--data",
-                                            "tests/fixtures/lif_eprop/data.safetensors", "--algo", "bptt", "-o", out,
-                                            NULL});
+    r = cli_run(NULL,
+                (const char *const[]){"grad", tu_fixture("rnn_tanh", "graph.json"), "--params",
+                                      "tests/fixtures/rnn_tanh/params.safetensors", "--data",
+                                      "tests/fixtures/lif_eprop/data.safetensors", "--algo", "bptt",
+                                      "-o", out, NULL});
     ck_assert_int_eq(r.status, 1);
     ck_assert_msg(strstr(r.err, "tests/fixtures/lif_eprop/data.safetensors: "), "%s", r.err);
     size_t n;
@@ -239,7 +248,8 @@ START_TEST(failure_leaves_no_output)
     free(kept);
     cli_result_free(&r);
     DIR *d = opendir(tmpdir); /* and no temporary file is left behind */
-    for (struct dirent *e; (e = readdir(d));) ck_assert_msg(!strstr(e->d_name, ".tmp"), "%s", e->d_name);
+    for (struct dirent *e; (e = readdir(d));)
+        ck_assert_msg(!strstr(e->d_name, ".tmp"), "%s", e->d_name);
     closedir(d);
 }
 END_TEST
@@ -247,11 +257,15 @@ END_TEST
 START_TEST(init_is_reproducible)
 {
     const char *a = tmp("a.st"), *b = tmp("b.st"), *c = tmp("c.st");
-    expect_status(0, (const char *const[]){"init", "models/lsnn.json", "--seed", "7", "-o", a, NULL}, NULL);
-    expect_status(0, (const char *const[]){"init", "models/lsnn.json", "--seed", "7", "-o", b, NULL}, NULL);
-    expect_status(0, (const char *const[]){"init", "models/lsnn.json", "--seed", "8", "-o", c, NULL}, NULL);
+    expect_status(
+        0, (const char *const[]){"init", "models/lsnn.json", "--seed", "7", "-o", a, NULL}, NULL);
+    expect_status(
+        0, (const char *const[]){"init", "models/lsnn.json", "--seed", "7", "-o", b, NULL}, NULL);
+    expect_status(
+        0, (const char *const[]){"init", "models/lsnn.json", "--seed", "8", "-o", c, NULL}, NULL);
     size_t na, nb, nc;
-    unsigned char *x = stb_read_file(a, &na), *y = stb_read_file(b, &nb), *z = stb_read_file(c, &nc);
+    unsigned char *x = stb_read_file(a, &na), *y = stb_read_file(b, &nb),
+                  *z = stb_read_file(c, &nc);
     ck_assert(na == nb && memcmp(x, y, na) == 0);
     ck_assert(na == nc && memcmp(x, z, na) != 0);
     free(x);
@@ -262,15 +276,18 @@ END_TEST
 
 START_TEST(validate_json)
 {
-    struct cli_result r = cli_run(NULL, (const char *const[]){"validate", "models/lsnn.json", "--json", NULL});
+    struct cli_result r =
+        cli_run(NULL, (const char *const[]){"validate", "models/lsnn.json", "--json", NULL});
     ck_assert_int_eq(r.status, 0);
     json_error_t e;
     json_t *j = json_loads(r.out, 0, &e);
     ck_assert_msg(j, "not JSON: %s", e.text);
     ck_assert_int_eq(json_array_size(json_object_get(j, "schedule")), 4);
-    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(j, "schedule"), 0), "id")),
-                     "in");
-    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "parameters"), "values")), 14202);
+    ck_assert_str_eq(
+        json_string_value(json_object_get(json_array_get(json_object_get(j, "schedule"), 0), "id")),
+        "in");
+    ck_assert_int_eq(
+        json_integer_value(json_object_get(json_object_get(j, "parameters"), "values")), 14202);
     ck_assert(json_is_object(json_object_get(json_object_get(j, "memory_per_sample"), "eprop")));
     json_decref(j);
     cli_result_free(&r);
@@ -301,17 +318,22 @@ START_TEST(hostile_graphs)
     write_graph_text(p, deep);
     free(deep);
     expect_status(1, (const char *const[]){"validate", p, NULL}, p);
-    write_graph_text(p, "{\"trellis\": 1, \"nodes\": [{\"id\": \"x\", \"op\": \"input\", \"size\": 1e400}]}");
+    write_graph_text(
+        p, "{\"trellis\": 1, \"nodes\": [{\"id\": \"x\", \"op\": \"input\", \"size\": 1e400}]}");
     expect_status(1, (const char *const[]){"validate", p, NULL}, p);
-    write_graph_text(p, "{\"trellis\": 1, \"nodes\": [{\"id\": \"x\", \"op\": \"input\", \"size\": 16000000},"
-                        "{\"id\": \"y\", \"op\": \"dense\", \"size\": 16000000, \"inputs\": [\"x\"]}]}");
-    expect_status(1, (const char *const[]){"init", p, "--seed", "1", "-o", tmp("huge.st"), NULL}, p);
+    write_graph_text(
+        p, "{\"trellis\": 1, \"nodes\": [{\"id\": \"x\", \"op\": \"input\", \"size\": 16000000},"
+           "{\"id\": \"y\", \"op\": \"dense\", \"size\": 16000000, \"inputs\": [\"x\"]}]}");
+    expect_status(1, (const char *const[]){"init", p, "--seed", "1", "-o", tmp("huge.st"), NULL},
+                  p);
     ck_assert(!exists(tmp("huge.st")));
-    write_graph_text(p, "{\"trellis\": 1, \"nodes\": [{\"id\": \"x\", \"op\": \"input\", \"size\": 2},"
-                        "{\"id\": \"y\", \"op\": \"leaky\", \"size\": 2, \"inputs\": [\"x\", {\"from\": \"y\","
-                        " \"delay\": 999999999999}]}]}");
+    write_graph_text(
+        p, "{\"trellis\": 1, \"nodes\": [{\"id\": \"x\", \"op\": \"input\", \"size\": 2},"
+           "{\"id\": \"y\", \"op\": \"leaky\", \"size\": 2, \"inputs\": [\"x\", {\"from\": \"y\","
+           " \"delay\": 999999999999}]}]}");
     expect_status(1, (const char *const[]){"validate", p, NULL}, "delay");
-    expect_status(1, (const char *const[]){"validate", tmp("does-not-exist.json"), NULL}, "does-not-exist.json");
+    expect_status(1, (const char *const[]){"validate", tmp("does-not-exist.json"), NULL},
+                  "does-not-exist.json");
 }
 END_TEST
 
@@ -321,7 +343,8 @@ START_TEST(long_chain_validates)
     FILE *f = fopen(tmp("chain.json"), "w");
     fprintf(f, "{\"trellis\": 1, \"nodes\": [{\"id\": \"n0\", \"op\": \"input\", \"size\": 2}");
     for (int i = 1; i < n; i++)
-        fprintf(f, ", {\"id\": \"n%d\", \"op\": \"leaky\", \"size\": 2, \"inputs\": [\"n%d\"]}", i, i - 1);
+        fprintf(f, ", {\"id\": \"n%d\", \"op\": \"leaky\", \"size\": 2, \"inputs\": [\"n%d\"]}", i,
+                i - 1);
     fprintf(f, "], \"loss\": {\"node\": \"n%d\", \"type\": \"mse\"}}", n - 1);
     fclose(f);
     struct cli_result r = cli_run(NULL, (const char *const[]){"validate", tmp("chain.json"), NULL});

@@ -5,10 +5,7 @@
 #include "tools/cli.h"
 
 static const struct command *const commands[] = {
-    &cmd_validate,
-    &cmd_init,
-    &cmd_run,
-    &cmd_grad,
+    &cmd_validate, &cmd_init, &cmd_run, &cmd_grad, &cmd_data,
 };
 static const int n_commands = sizeof commands / sizeof commands[0];
 

@@ -4,9 +4,9 @@
 #define TRELLIS_TESTS_CLI_RUN_H
 
 struct cli_result {
-    int status;   /* exit status, or -1 if it did not exit normally */
-    char *out;    /* stdout, NUL-terminated (malloc) */
-    char *err;    /* stderr */
+    int status; /* exit status, or -1 if it did not exit normally */
+    char *out;  /* stdout, NUL-terminated (malloc) */
+    char *err;  /* stderr */
 };
 
 /* Runs TRELLIS_BIN (default build/f64/trellis) with argv (NULL-terminated,
