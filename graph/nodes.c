@@ -58,6 +58,12 @@ void nodes_collect_ids(struct graph_loader *ld)
     if (g->edges) ld->edge_cap = (int)n_edges;
 }
 
+/* Names that data and output files use for their own keys (SPEC sections 4, 7). */
+static bool nodes_id_reserved(const char *id)
+{
+    return strcmp(id, "target") == 0 || strcmp(id, "mask") == 0 || strcmp(id, "loss") == 0;
+}
+
 static void nodes_check_id(struct graph_loader *ld, int i, const char *path)
 {
     const json_t *v = json_object_get(ld->ln[i].json, "id");
@@ -89,6 +95,11 @@ static void nodes_check_id(struct graph_loader *ld, int i, const char *path)
                        "duplicate id %s (first used at /nodes/%d/id); give each node its own id", q,
                        e->node);
         ld->dup_ids = true;
+    } else if (nodes_id_reserved(id)) {
+        trl_errors_add(ld->err, kpath,
+                       "id %s is reserved: data and output files use \"target\", \"mask\" and "
+                       "\"loss\" as keys; rename the node",
+                       q);
     }
 }
 

@@ -34,6 +34,8 @@ struct grad_hooks {
     trl_real *const *dz_const;
     /* Per node: sum of z over samples, steps and units is added here. */
     double *z_sum;
+    /* The loss node's z(t), stored as [B, T, size] (for accuracy), or NULL. */
+    trl_real *loss_z;
     /* Forward engines (rtrl, eprop online) only: called after every step t
      * with that step's gradient term; it may change the parameters, which
      * the next step then uses (the online update). */
@@ -63,8 +65,9 @@ int grad_forward(const struct graph *g, const trl_real *params, const struct dat
                  bool prune_delayed, const struct grad_hooks *hooks, trl_real *grad, double *loss,
                  struct trl_errors *err);
 
-/* Adds the sum of every node's z(t) to z_sum (the engines' z_sum hook). */
+/* After step t of an engine: the z_sum and loss_z hooks. */
 struct net;
-void grad_sum_outputs(const struct net *net, int t, double *z_sum);
+void grad_observe_step(const struct net *net, const struct data *d, int t,
+                       const struct grad_hooks *hooks);
 
 #endif

@@ -432,7 +432,7 @@ static void forward_step(struct forward *f, int t, trl_real *grad, double *loss)
 {
     const struct graph *g = f->g;
     net_step(f->net, f->d);
-    if (f->hooks && f->hooks->z_sum) grad_sum_outputs(f->net, t, f->hooks->z_sum);
+    grad_observe_step(f->net, f->d, t, f->hooks);
     trl_real *target = f->step_grad ? f->step_grad : grad;
     if (f->step_grad) memset(f->step_grad, 0, g->n_param_values * sizeof *f->step_grad);
     for (int k = 0; k < g->n_nodes; k++) {

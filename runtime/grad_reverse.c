@@ -191,17 +191,6 @@ static void weight_gradients(struct reverse *r, trl_real *grad)
     }
 }
 
-/* Adds the sum of every node's z(t) to z_sum. */
-void grad_sum_outputs(const struct net *net, int t, double *z_sum)
-{
-    for (int i = 0; i < net->g->n_nodes; i++) {
-        const trl_real *z = net_z(net, i, t);
-        double s = 0;
-        for (size_t k = 0; k < (size_t)net->B * net->g->nodes[i].size; k++) s += z[k];
-        z_sum[i] += s;
-    }
-}
-
 int grad_reverse(const struct graph *g, const trl_real *params, const struct data *d,
                  bool prune_delayed, const struct grad_hooks *hooks, trl_real *grad, double *loss,
                  struct trl_errors *err)
@@ -214,7 +203,7 @@ int grad_reverse(const struct graph *g, const trl_real *params, const struct dat
     }
     for (int t = 0; t < d->T; t++) {
         net_step(r.net, d);
-        if (hooks && hooks->z_sum) grad_sum_outputs(r.net, t, hooks->z_sum);
+        grad_observe_step(r.net, d, t, hooks);
     }
     *loss = 0;
     for (int t = d->T - 1; t >= 0; t--)
