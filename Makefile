@@ -8,7 +8,7 @@
 #   make format     clang-format every C file;  make lint: clang-format + cppcheck
 
 CC      ?= cc
-OPT     ?= -O2 -march=x86-64-v2 -g
+OPT     ?= -O3 -march=x86-64-v2 -g
 DEPS    := jansson openblas
 PKG_CFLAGS := $(shell pkg-config --cflags $(DEPS))
 PKG_LIBS   := $(shell pkg-config --libs $(DEPS))

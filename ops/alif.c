@@ -125,6 +125,7 @@ const struct op_kind op_alif = {
     .doc = "adaptive LIF: threshold v_th + beta a, a = rho a + z(t-1)",
     .n_state = 2,
     .state_names = "v,a",
+    .spiking = true,
     .default_bias = false,
     .params_size = sizeof(struct alif_params),
     .param_desc = alif_param_desc,

@@ -91,6 +91,7 @@ const struct op_kind op_lif = {
     .doc = "leaky integrate-and-fire: v = alpha v + I - v_th z(t-1), z = H(v - v_th)",
     .n_state = 1,
     .state_names = "v",
+    .spiking = true,
     .default_bias = false,
     .params_size = sizeof(struct lif_params),
     .param_desc = lif_param_desc,

@@ -68,6 +68,7 @@ struct op_kind {
     int n_state;             /* state variables per unit (input: 0) */
     const char *state_names; /* e.g. "v,a"; "" for input */
     bool is_input;           /* takes its output from the data file */
+    bool spiking;            /* emits spikes (firing rates, rate regulariser) */
     bool default_bias;       /* SPEC section 2's bias default */
 
     size_t params_size; /* bytes of the kind's params struct */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "runtime/alloc.h"
+#include "runtime/rng.h"
 #include "runtime/safetensors.h"
 #include "runtime/suggest.h"
 
@@ -166,4 +167,48 @@ struct data *data_load(const struct graph *g, const char *path, enum data_target
         return NULL;
     }
     return d;
+}
+
+struct data *data_subset(const struct graph *g, const struct data *d, uint64_t seed, long iter,
+                         int B)
+{
+    if (B <= 0 || B > d->B) B = d->B;
+    struct data *s = data_new(g, B, d->T);
+    int *pick = trl_alloc((size_t)d->B, sizeof *pick, TRL_MEM_MISC);
+    if (!s || !pick) {
+        data_free(s);
+        trl_free(pick);
+        return NULL;
+    }
+    for (int b = 0; b < d->B; b++) pick[b] = b;
+    if (B < d->B) { /* the first B of a seeded Fisher-Yates shuffle */
+        char name[64];
+        snprintf(name, sizeof name, "data/batch/%ld", iter);
+        struct rng r;
+        rng_seed_named(&r, seed, name);
+        for (int b = 0; b < B; b++) {
+            int k = b + (int)rng_below(&r, (uint64_t)(d->B - b));
+            int tmp = pick[b];
+            pick[b] = pick[k];
+            pick[k] = tmp;
+        }
+    }
+    const size_t T = (size_t)d->T;
+    for (int b = 0; b < B; b++) {
+        const size_t from = (size_t)pick[b], to = (size_t)b;
+        for (int i = 0; i < g->n_nodes; i++) {
+            if (!s->x[i]) continue;
+            const size_t n = T * g->nodes[i].size;
+            memcpy(s->x[i] + to * n, d->x[i] + from * n, n * sizeof(trl_real));
+        }
+        if (d->target && s->target) {
+            const size_t n = T * g->nodes[g->loss_node].size;
+            memcpy(s->target + to * n, d->target + from * n, n * sizeof(trl_real));
+        }
+        if (s->mask)
+            for (size_t t = 0; t < T; t++)
+                s->mask[to * T + t] = d->mask ? d->mask[from * T + t] : 1;
+    }
+    trl_free(pick);
+    return s;
 }

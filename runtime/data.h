@@ -8,6 +8,7 @@
 #define TRELLIS_DATA_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "graph/graph.h"
 #include "runtime/error.h"
@@ -31,6 +32,10 @@ struct data *data_load(const struct graph *g, const char *path, enum data_target
  * if the graph has a loss, target and mask (all ones), zeroed. */
 struct data *data_new(const struct graph *g, int B, int T);
 void data_free(struct data *d);
+/* B samples of d for training iteration iter: the first B of a shuffle
+ * seeded by (seed, iter), or all of d in order when B <= 0 or B >= d->B. */
+struct data *data_subset(const struct graph *g, const struct data *d, uint64_t seed, long iter,
+                         int B);
 /* Writes d as a data file (SPEC section 4) that data_load reads back: one
  * tensor per input node, then target and mask when the graph has a loss and
  * d holds them. Atomic (st_write); 0, or -1 with err set. */

@@ -37,9 +37,10 @@ struct grad_hooks {
     /* The loss node's z(t), stored as [B, T, size] (for accuracy), or NULL. */
     trl_real *loss_z;
     /* Forward engines (rtrl, eprop online) only: called after every step t
-     * with that step's gradient term; it may change the parameters, which
-     * the next step then uses (the online update). */
-    void (*on_step)(void *ctx, int t, const trl_real *step_grad);
+     * with that step's gradient term (which it may scale in place); it may
+     * change the parameters, which the next step then uses (the online
+     * update). The gradient returned is the sum of the step terms. */
+    void (*on_step)(void *ctx, int t, trl_real *step_grad);
     void *ctx;
 };
 

@@ -44,6 +44,8 @@ struct forward {
     trl_real *D;      /* dL/dz . dz/dh at the loss node [B][S][N] */
     trl_real *lsig;   /* learning signal of a factored trace [B][N] */
     trl_real *ones;   /* [B]: the presynaptic value of a bias */
+    trl_real *zeros;  /* the traces before t = 0: one sample of the largest slot */
+    trl_real *q;      /* scratch: one row of an owner's output sensitivity [K] */
     const struct grad_hooks *hooks;
     trl_real *step_grad; /* with an on_step hook: this step's gradient term */
 };
@@ -97,57 +99,80 @@ static void owner_offsets(const struct trace_slot *s, int S, int N, int K, size_
     }
 }
 
-/* e_r[j][k] of an OWNER slot, whichever way row r is kept. */
-static inline trl_real owner_value(const trl_real *e, const struct trace_slot *s, const size_t *off,
-                                   int r, int j, int k, int K)
+/* Row j of state row r of one sample of an OWNER slot: K values, the same
+ * for every j when the row is presynaptic. */
+static inline const trl_real *owner_row(const trl_real *e, const struct trace_slot *s,
+                                        const size_t *off, int r, int j, int K)
 {
-    return (s->synapse_rows & (1u << r)) ? e[off[r] + (size_t)j * K + k] : e[off[r] + k];
+    return (s->synapse_rows & (1u << r)) ? e + off[r] + (size_t)j * K : e + off[r];
 }
 
-/* OWNER: e_r(t) = sum_c J[r][c] e_c(t-1) + dh_r/dI x_k (Bellec et al. eq. 22 and 25-26). */
+/* q[k] = sum_r c[r] e_r[j][k]: the owner output's sensitivity to synapse
+ * (j, k) when c = dz/dh at unit j. Returns false (q untouched) when every c
+ * is 0, which is most units of a spiking node at most steps. */
+static bool owner_q(trl_real *q, const trl_real *e, const struct trace_slot *s, const size_t *off,
+                    int S, int j, int K, const trl_real *c)
+{
+    if (c[0] == 0 && (S < 2 || c[1] == 0)) return false;
+    const trl_real *r0 = owner_row(e, s, off, 0, j, K);
+    if (S == 1) {
+        for (int k = 0; k < K; k++) q[k] = c[0] * r0[k];
+        return true;
+    }
+    const trl_real *r1 = owner_row(e, s, off, 1, j, K);
+    for (int k = 0; k < K; k++) q[k] = c[0] * r0[k] + c[1] * r1[k];
+    return true;
+}
+
+/* OWNER: e_r(t) = sum_c J[r][c] e_c(t-1) + dh_r/dI x_k (Bellec et al. eq. 22
+ * and 25-26). Rows kept per synapse first (they read the presynaptic rows'
+ * old values), then the presynaptic rows, lambda e + dh/dI x. */
 static void update_owner(struct forward *f, const struct trace_slot *s, int t, const trl_real *J,
                          const trl_real *dhdI)
 {
     const struct graph_node *n = &f->g->nodes[s->node];
     const int S = n->op->n_state, N = n->size, K = param_k(&f->g->params[s->param]), B = f->B;
     const trl_real *x = presynaptic(f, s->param, t);
-    trl_real *prev = trace_at(f, s, t - 1), *cur = trace_at(f, s, t);
+    const trl_real *prev = trace_at(f, s, t - 1);
+    trl_real *cur = trace_at(f, s, t);
     size_t off[OP_MAX_STATE];
     owner_offsets(s, S, N, K, off);
     for (int b = 0; b < B; b++) {
         const trl_real *xb = x + (size_t)b * K, *Jb = J + (size_t)b * S * S * N;
-        const trl_real *eo = prev ? prev + (size_t)b * s->values : NULL;
+        const trl_real *eo = prev ? prev + (size_t)b * s->values : f->zeros;
         trl_real *en = cur + (size_t)b * s->values;
-        for (int j = 0; j < N && s->synapse_rows; j++)
-            for (int k = 0; k < K; k++) {
-                trl_real old[OP_MAX_STATE] = {0}, nw[OP_MAX_STATE];
-                for (int c = 0; c < S && eo; c++) old[c] = owner_value(eo, s, off, c, j, k, K);
-                for (int r = 0; r < S; r++) {
-                    nw[r] = dhdI[r] * xb[k];
-                    for (int c = 0; c < S; c++) nw[r] += Jb[(size_t)(r * S + c) * N + j] * old[c];
-                }
-                for (int r = 0; r < S; r++)
-                    if (s->synapse_rows & (1u << r)) en[off[r] + (size_t)j * K + k] = nw[r];
+        for (int j = 0; j < N && s->synapse_rows; j++) {
+            const trl_real *o0 = owner_row(eo, s, off, 0, j, K);
+            if (S == 1) {
+                const trl_real a = Jb[j], d = dhdI[0];
+                trl_real *n0 = en + off[0] + (size_t)j * K;
+                for (int k = 0; k < K; k++) n0[k] = a * o0[k] + d * xb[k];
+                continue;
             }
+            const trl_real *o1 = owner_row(eo, s, off, 1, j, K);
+            const trl_real a00 = Jb[j], a01 = Jb[N + j], a10 = Jb[2 * N + j], a11 = Jb[3 * N + j];
+            const trl_real d0 = dhdI[0], d1 = dhdI[1];
+            trl_real *n0 = en + off[0] + (size_t)j * K, *n1 = en + off[1] + (size_t)j * K;
+            if (s->synapse_rows == 3u) /* both rows per synapse: read both, then write */
+                for (int k = 0; k < K; k++) {
+                    const trl_real v0 = o0[k], v1 = o1[k];
+                    n0[k] = a00 * v0 + a01 * v1 + d0 * xb[k];
+                    n1[k] = a10 * v0 + a11 * v1 + d1 * xb[k];
+                }
+            else if (s->synapse_rows == 2u) /* alif with detach_reset: only a per synapse */
+                for (int k = 0; k < K; k++) n1[k] = a10 * o0[k] + a11 * o1[k] + d1 * xb[k];
+            else
+                for (int k = 0; k < K; k++) n0[k] = a00 * o0[k] + a01 * o1[k] + d0 * xb[k];
+        }
         for (int r = 0; r < S; r++) { /* presynaptic rows: J[r][r] is one constant */
             if (s->synapse_rows & (1u << r)) continue;
-            const trl_real lambda = Jb[(size_t)(r * S + r) * N];
-            for (int k = 0; k < K; k++)
-                en[off[r] + k] = (eo ? lambda * eo[off[r] + k] : 0) + dhdI[r] * xb[k];
+            const trl_real lambda = Jb[(size_t)(r * S + r) * N], d = dhdI[r];
+            const trl_real *o = eo + off[r];
+            trl_real *nw = en + off[r];
+            for (int k = 0; k < K; k++) nw[k] = lambda * o[k] + d * xb[k];
         }
     }
 }
-
-/* Runs body for every synapse (j, k) of one sample of an OWNER slot with
- * q_jk = sum_r dz/dh_r[j] e_r[j][k]: the owner output's sensitivity. */
-#define FOR_OWNER_Q(e, s, off, S, N, K, dz, body)                                                  \
-    for (int j = 0; j < (N); j++)                                                                  \
-        for (int k = 0; k < (K); k++) {                                                            \
-            trl_real q_jk = 0;                                                                     \
-            for (int r = 0; r < (S); r++)                                                          \
-                q_jk += (dz)[(size_t)r * (N) + j] * owner_value((e), (s), (off), r, j, k, (K));    \
-            body                                                                                   \
-        }
 
 /* FACTORED: F(t) = lambda F(t-1) + dh/dI q(t), q from the owner's slot. */
 static void update_factored(struct forward *f, const struct trace_slot *s, int t, const trl_real *J,
@@ -159,17 +184,23 @@ static void update_factored(struct forward *f, const struct trace_slot *s, int t
     const int S = o->op->n_state, N = o->size, K = param_k(&f->g->params[s->param]);
     const trl_real lambda = J[0], gain = dhdI[0];
     const trl_real *dz = dzdh_at(f, e->src, t), *eo_all = trace_at(f, so, t);
-    trl_real *prev = trace_at(f, s, t - 1), *cur = trace_at(f, s, t);
+    const trl_real *prev = trace_at(f, s, t - 1);
+    trl_real *cur = trace_at(f, s, t);
     size_t off[OP_MAX_STATE];
     owner_offsets(so, S, N, K, off);
     for (int b = 0; b < f->B; b++) {
         const trl_real *eo = eo_all + (size_t)b * so->values, *dzb = dz + (size_t)b * S * N;
-        const trl_real *Fo = prev ? prev + (size_t)b * s->values : NULL;
+        const trl_real *Fo = prev ? prev + (size_t)b * s->values : f->zeros;
         trl_real *Fn = cur + (size_t)b * s->values;
-        FOR_OWNER_Q(eo, so, off, S, N, K, dzb, {
-            size_t jk = (size_t)j * K + k;
-            Fn[jk] = (Fo ? lambda * Fo[jk] : 0) + gain * q_jk;
-        })
+        for (int j = 0; j < N; j++) {
+            const trl_real c[OP_MAX_STATE] = {dzb[j], S > 1 ? dzb[N + j] : 0};
+            const trl_real *Fj = Fo + (size_t)j * K;
+            trl_real *Fnj = Fn + (size_t)j * K;
+            if (owner_q(f->q, eo, so, off, S, j, K, c))
+                for (int k = 0; k < K; k++) Fnj[k] = lambda * Fj[k] + gain * f->q[k];
+            else
+                for (int k = 0; k < K; k++) Fnj[k] = lambda * Fj[k];
+        }
     }
 }
 
@@ -187,11 +218,15 @@ static void add_parent_term(struct forward *f, const struct trace_slot *s,
     if (sp->kind == TRACE_OWNER) { /* inc[i][j*K+k] += W[i][j] q[j][k] */
         size_t off[OP_MAX_STATE];
         owner_offsets(sp, Sp, Np, K, off);
-        FOR_OWNER_Q(ep, sp, off, Sp, Np, K, dz, {
-            if (q_jk != 0)
-                for (int i = 0; i < Nm; i++)
-                    f->inc[(size_t)i * P + (size_t)j * K + k] += W[(size_t)i * Np + j] * q_jk;
-        })
+        for (int j = 0; j < Np; j++) {
+            const trl_real c[OP_MAX_STATE] = {dz[j], Sp > 1 ? dz[Np + j] : 0};
+            if (!owner_q(f->q, ep, sp, off, Sp, j, K, c)) continue;
+            for (int i = 0; i < Nm; i++) {
+                const trl_real w = W[(size_t)i * Np + j];
+                trl_real *row = f->inc + (size_t)i * P + (size_t)j * K;
+                for (int k = 0; k < K; k++) row[k] += w * f->q[k];
+            }
+        }
     } else if (sp->kind ==
                TRACE_FACTORED) { /* A = W diag(dz_p) W_po; inc[i][j*K+k] += A[i][j] F[j][k] */
         const struct graph_edge *eo = &g->edges[sp->edge];
@@ -279,7 +314,12 @@ static void accumulate_gradient(struct forward *f, const struct trace_slot *s, i
         owner_offsets(s, S, N, K, off);
         for (int b = 0; b < B; b++) {
             const trl_real *e = eps + (size_t)b * s->values, *Db = f->D + (size_t)b * S * N;
-            FOR_OWNER_Q(e, s, off, S, N, K, Db, { gw[(size_t)j * K + k] += q_jk; })
+            for (int j = 0; j < N; j++) {
+                const trl_real c[OP_MAX_STATE] = {Db[j], S > 1 ? Db[N + j] : 0};
+                if (!owner_q(f->q, e, s, off, S, j, K, c)) continue;
+                trl_real *gj = gw + (size_t)j * K;
+                for (int k = 0; k < K; k++) gj[k] += f->q[k];
+            }
         }
     } else if (s->kind ==
                TRACE_FACTORED) { /* learning signal lsig = D W; g[j][k] += lsig[j] F[j][k] */
@@ -356,6 +396,8 @@ static void forward_free(struct forward *f)
     trl_free(f->D);
     trl_free(f->lsig);
     trl_free(f->ones);
+    trl_free(f->zeros);
+    trl_free(f->q);
     trl_free(f->step_grad);
     trace_plan_free(f->plan);
     net_free(f->net);
@@ -397,7 +439,13 @@ static int forward_alloc(struct forward *f, const trl_real *params)
     f->D = trl_alloc(B * OP_MAX_STATE, n_max * sizeof(trl_real), TRL_MEM_STATE);
     f->lsig = trl_alloc(B, n_max * sizeof(trl_real), TRL_MEM_STATE);
     f->ones = trl_alloc(B, sizeof(trl_real), TRL_MEM_STATE);
-    if (!f->J || !f->inc || !f->zeta || !f->A || !f->Wd || !f->dy || !f->D || !f->lsig || !f->ones)
+    size_t v_max = 1;
+    for (int s = 0; s < f->plan->n_slots; s++)
+        if (f->plan->slots[s].values > v_max) v_max = f->plan->slots[s].values;
+    f->zeros = trl_alloc(v_max, sizeof(trl_real), TRL_MEM_STATE);
+    f->q = trl_alloc(p_max, sizeof(trl_real), TRL_MEM_STATE);
+    if (!f->J || !f->inc || !f->zeta || !f->A || !f->Wd || !f->dy || !f->D || !f->lsig ||
+        !f->ones || !f->zeros || !f->q)
         return -1;
     for (size_t b = 0; b < B; b++) f->ones[b] = 1;
     if (f->hooks && f->hooks->on_step) {

@@ -48,7 +48,7 @@ struct task_kind {
     enum loss_type loss;
     int K;      /* size of the loss node: 1 (mse) or the number of classes */
     int batch;  /* default batch size of `trellis data` */
-    bool fixed; /* frozen: every sample and batch is the same pattern */
+    bool fixed; /* frozen: every sample and batch is the same pattern (drawn once per batch) */
 
     /* One sample, every value written: x [T, n_in], target [T, K], mask [T].
      * r is the sample's own stream; seed is for frozen patterns. */

@@ -1,11 +1,12 @@
 /* trellis.c - the command-line tool: a table of commands (SPEC section 7). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tools/cli.h"
 
 static const struct command *const commands[] = {
-    &cmd_validate, &cmd_init, &cmd_run, &cmd_grad, &cmd_data,
+    &cmd_validate, &cmd_init, &cmd_run, &cmd_grad, &cmd_data, &cmd_train,
 };
 static const int n_commands = sizeof commands / sizeof commands[0];
 
@@ -22,8 +23,17 @@ static void print_usage(FILE *f)
                "2 usage error.\n");
 }
 
+/* OpenBLAS threads: one unless OPENBLAS_NUM_THREADS says otherwise. The
+ * products of a step are small (a batch of rows), where thread hand-offs
+ * cost more than they save (bench/README.md has the measurements). */
+static void set_blas_threads(void)
+{
+    if (!getenv("OPENBLAS_NUM_THREADS")) openblas_set_num_threads(1);
+}
+
 int main(int argc, char **argv)
 {
+    set_blas_threads();
     if (argc < 2) {
         print_usage(stderr);
         return EXIT_USAGE;

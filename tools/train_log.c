@@ -1,0 +1,181 @@
+/* train_log.c - see train_log.h. */
+#include "tools/train_log.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct train_log {
+    FILE *file;
+    bool csv, tty, quiet, line_open;
+    double last_draw;
+    long every; /* plain output: a line every this many iterations */
+};
+
+struct train_log *train_log_open(const char *path, const struct graph *g, bool append, bool quiet,
+                                 struct trl_errors *err)
+{
+    struct train_log *l = calloc(1, sizeof *l);
+    if (!l) return NULL;
+    l->tty = isatty(STDOUT_FILENO);
+    l->quiet = quiet;
+    l->last_draw = -1;
+    if (!path) return l;
+    size_t n = strlen(path);
+    l->csv = n > 4 && strcmp(path + n - 4, ".csv") == 0;
+    bool fresh = !append || access(path, F_OK) != 0;
+    l->file = fopen(path, fresh ? "w" : "a");
+    if (!l->file) {
+        trl_errors_init(err, path);
+        trl_errors_add(err, NULL, "cannot write the log: %s", strerror(errno));
+        free(l);
+        return NULL;
+    }
+    setvbuf(l->file, NULL, _IOLBF, 0);
+    if (l->csv && fresh) {
+        fprintf(l->file, "iter,loss,reg_loss,accuracy,grad_norm,val_loss,val_accuracy,seconds");
+        for (int p = 0; p < g->n_params; p++)
+            if (g->params[p].trainable) fprintf(l->file, ",gnorm.%s", g->params[p].name);
+        for (int i = 0; i < g->n_nodes; i++)
+            if (g->nodes[i].op->spiking) fprintf(l->file, ",rate.%s", g->nodes[i].id);
+        fprintf(l->file, "\n");
+    }
+    return l;
+}
+
+void train_log_start(struct train_log *l, const struct graph *g, const struct train_config *cfg,
+                     const char *source, long start)
+{
+    static const char *const algos[] = {"bptt", "rtrl", "eprop"};
+    l->every = cfg->iters / 20 > 0 ? cfg->iters / 20 : 1;
+    if (l->quiet) return;
+    printf("training %s on %s: %s%s%s, %s lr %g, batch %d, %ld iterations%s (%s)\n", g->file,
+           source, algos[cfg->algo],
+           cfg->algo == GRAD_EPROP && cfg->engine == GRAD_ENGINE_REVERSE ? " (reverse engine)" : "",
+           cfg->online ? ", online updates" : "", cfg->optimizer == OPTIM_ADAM ? "adam" : "sgd",
+           cfg->lr, cfg->batch, cfg->iters, start ? " (resumed)" : "", TRL_PRECISION);
+    if (start) printf("resuming at iteration %ld\n", start + 1);
+    fflush(stdout);
+}
+
+static void csv_value(FILE *f, double v)
+{
+    if (isfinite(v))
+        fprintf(f, ",%.9g", v);
+    else
+        fprintf(f, ",");
+}
+
+static void json_value(FILE *f, const char *key, double v, bool comma)
+{
+    fprintf(f, "%s\"%s\": ", comma ? ", " : "", key);
+    if (isfinite(v))
+        fprintf(f, "%.9g", v);
+    else
+        fprintf(f, "null");
+}
+
+static void write_record(struct train_log *l, const struct graph *g, const struct train_metrics *m)
+{
+    FILE *f = l->file;
+    double vl = m->evaluated ? m->val_loss : NAN, va = m->evaluated ? m->val_accuracy : NAN;
+    if (l->csv) {
+        fprintf(f, "%ld", m->iter + 1);
+        const double v[] = {m->loss, m->reg_loss, m->accuracy, m->grad_norm, vl, va, m->seconds};
+        for (int k = 0; k < 7; k++) csv_value(f, v[k]);
+        for (int p = 0; p < g->n_params; p++)
+            if (g->params[p].trainable) csv_value(f, m->tensor_norm[p]);
+        for (int i = 0; i < g->n_nodes; i++)
+            if (g->nodes[i].op->spiking) csv_value(f, m->rate_hz[i]);
+        fprintf(f, "\n");
+        return;
+    }
+    fprintf(f, "{\"iter\": %ld", m->iter + 1);
+    json_value(f, "loss", m->loss, true);
+    json_value(f, "reg_loss", m->reg_loss, true);
+    json_value(f, "accuracy", m->accuracy, true);
+    json_value(f, "grad_norm", m->grad_norm, true);
+    json_value(f, "val_loss", vl, true);
+    json_value(f, "val_accuracy", va, true);
+    json_value(f, "seconds", m->seconds, true);
+    fprintf(f, ", \"gnorm\": {");
+    for (int p = 0, first = 1; p < g->n_params; p++)
+        if (g->params[p].trainable) {
+            json_value(f, g->params[p].name, m->tensor_norm[p], !first);
+            first = 0;
+        }
+    fprintf(f, "}, \"rate_hz\": {");
+    for (int i = 0, first = 1; i < g->n_nodes; i++)
+        if (g->nodes[i].op->spiking) {
+            json_value(f, g->nodes[i].id, m->rate_hz[i], !first);
+            first = 0;
+        }
+    fprintf(f, "}}\n");
+}
+
+static void format_duration(double s, char *buf, size_t n)
+{
+    if (!isfinite(s) || s < 0)
+        snprintf(buf, n, "?");
+    else if (s < 60)
+        snprintf(buf, n, "%.0fs", s);
+    else if (s < 3600)
+        snprintf(buf, n, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
+    else
+        snprintf(buf, n, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
+}
+
+/* "it 120/1000  loss 0.5121  acc 87.5%  val 0.48 / 85.0%  12.3 it/s  ETA 1m12s" */
+static void progress_text(const struct train_metrics *m, long done_this_run, char *buf, size_t n)
+{
+    char eta[32], acc[32] = "", val[64] = "";
+    double rate = m->seconds > 0 ? done_this_run / m->seconds : 0;
+    format_duration(rate > 0 ? (m->iters - m->iter - 1) / rate : NAN, eta, sizeof eta);
+    if (isfinite(m->accuracy)) snprintf(acc, sizeof acc, "  acc %5.1f%%", 100 * m->accuracy);
+    if (m->evaluated)
+        snprintf(val, sizeof val, isfinite(m->val_accuracy) ? "  val %.4g / %.1f%%" : "  val %.4g",
+                 m->val_loss, 100 * m->val_accuracy);
+    snprintf(buf, n, "it %ld/%ld  loss %.4g%s%s  %.3g it/s  ETA %s", m->iter + 1, m->iters, m->loss,
+             acc, val, rate, eta);
+}
+
+void train_log_iteration(struct train_log *l, const struct graph *g, const struct train_metrics *m)
+{
+    static long first_iter = -1;
+    if (first_iter < 0) first_iter = m->iter;
+    if (l->file) write_record(l, g, m);
+    if (l->quiet) return;
+    char text[256];
+    progress_text(m, m->iter - first_iter + 1, text, sizeof text);
+    bool last = m->iter + 1 == m->iters;
+    if (l->tty) {
+        if (m->evaluated || last || m->seconds - l->last_draw > 0.1) {
+            printf("\r\033[K%s", text);
+            l->line_open = true;
+            l->last_draw = m->seconds;
+            if (m->evaluated) { /* keep evaluation lines on screen */
+                printf("\n");
+                l->line_open = false;
+            }
+        }
+    } else if (m->evaluated || last || (m->iter + 1) % l->every == 0) {
+        printf("%s\n", text);
+    }
+    fflush(stdout);
+}
+
+void train_log_end(struct train_log *l)
+{
+    if (l && l->line_open) printf("\n");
+    if (l) l->line_open = false;
+}
+
+void train_log_close(struct train_log *l)
+{
+    if (!l) return;
+    if (l->file) fclose(l->file);
+    free(l);
+}

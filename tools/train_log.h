@@ -1,0 +1,26 @@
+/* train_log.h - what `trellis train` shows and records: a progress line
+ * redrawn in place on a terminal (plain lines otherwise), and a log file with
+ * one record per iteration, CSV (FILE.csv) or JSON lines (any other name):
+ * iter, loss, reg_loss, accuracy (cross_entropy), grad_norm, val_loss,
+ * val_accuracy, seconds, the gradient norm of every tensor (gnorm.NAME) and
+ * the firing rate of every spiking node in Hz (rate.ID). */
+#ifndef TRELLIS_TRAIN_LOG_H
+#define TRELLIS_TRAIN_LOG_H
+
+#include <stdbool.h>
+
+#include "runtime/train.h"
+
+struct train_log;
+
+/* path may be NULL (no file). append: continue an existing log (--resume). */
+struct train_log *train_log_open(const char *path, const struct graph *g, bool append, bool quiet,
+                                 struct trl_errors *err);
+void train_log_start(struct train_log *l, const struct graph *g, const struct train_config *cfg,
+                     const char *source, long start);
+void train_log_iteration(struct train_log *l, const struct graph *g, const struct train_metrics *m);
+/* Ends the progress line. */
+void train_log_end(struct train_log *l);
+void train_log_close(struct train_log *l);
+
+#endif
