@@ -20,7 +20,10 @@
  * 10 Hz, K = 2. Bellec et al. use 7 cues of 100 ms with 50 ms gaps and a
  * longer delay (T about 2 s); the cues and delay are halved here so a
  * training step stays quick, with the same number of cues, rates and recall.
- * Model: models/evidence.json (LSNN, tau_a = 800 ms, about T).
+ * Model: models/evidence.json, the LSNN of SPEC section 1 with tau_a = 800 ms
+ * (about T) and edge gains chosen for realistic initial activity (input 2,
+ * recurrent 0.5, readout 0.5: about 28 Hz lif, 2 Hz alif at seed 1; with
+ * gain 1 everywhere the lif units run away to about 230 Hz).
  */
 #include <string.h>
 

@@ -17,7 +17,8 @@
  * rng_seed_named(seed, "sine/pattern") (A_1, phi_1, ..., A_5, phi_5, then the
  * spikes step by step, channel by channel), so every sample of every batch
  * and of the validation set is the same pattern: it is a fitting task.
- * Model: models/sine.json.
+ * Model: models/sine.json: 100 lif units (recurrent gain 0.5: about 43 Hz at
+ * seed 1, against about 280 Hz with gain 1) and a readout of 1 unit.
  */
 #include <string.h>
 
