@@ -241,11 +241,16 @@ static int train_iteration(struct train_state *s, const struct data *d, struct t
         return -1;
     int bad = s->online_bad ? s->bad_param : first_non_finite(g, s->grad);
     if (!isfinite(m->loss) || bad >= 0) {
-        trl_errors_add(err, NULL,
-                       "iteration %ld: %s is not finite%s%s; stopped before updating the "
-                       "parameters (try a smaller --lr or --clip)",
-                       m->iter, bad >= 0 ? "the gradient of" : "the loss", bad >= 0 ? " " : "",
-                       bad >= 0 ? g->params[bad].name : "");
+        if (bad >= 0)
+            trl_errors_add(err, NULL,
+                           "iteration %ld: the gradient of %s is not finite; stopped before "
+                           "updating the parameters (try a smaller --lr, or --clip)",
+                           m->iter + 1, g->params[bad].name);
+        else
+            trl_errors_add(err, NULL,
+                           "iteration %ld: the loss is not finite; stopped before updating the "
+                           "parameters (try a smaller --lr, or --clip)",
+                           m->iter + 1);
         return -1;
     }
     fill_metrics(s, d, m);

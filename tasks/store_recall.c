@@ -79,7 +79,7 @@ const struct task_kind task_store_recall = {
     .params = "  T: 600 steps (1 ms), 10 slots of 60 steps\n"
               "  input: 50 channels, 5 groups of 10: value 0, value 1, store, recall, noise\n"
               "  every slot but the recall slot shows a random bit on its value group\n"
-              "  store slot s uniform in 0-7, recall slot uniform in s+2 - 9\n"
+              "  store slot s uniform in 0 to 7, recall slot uniform in s+2 to 9\n"
               "  rates: 40 Hz (value, store, recall), 10 Hz (noise, every step)\n"
               "  loss: cross_entropy, 2 classes (the stored bit), mask 1 on the recall slot\n",
     .T = SR_T,

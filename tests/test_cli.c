@@ -206,9 +206,9 @@ END_TEST
 
 START_TEST(help_everywhere)
 {
-    static const char *const cmds[] = {"validate", "init", "run", "grad"};
+    static const char *const cmds[] = {"validate", "init", "run", "grad", "train", "data"};
     expect_status(0, (const char *const[]){"--help", NULL}, "commands:");
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 6; i++)
         expect_status(0, (const char *const[]){cmds[i], "--help", NULL}, "example:");
 }
 END_TEST
@@ -354,6 +354,105 @@ START_TEST(long_chain_validates)
 }
 END_TEST
 
+/* Lines in a text. */
+static int count_lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++) n += *s == '\n';
+    return n;
+}
+
+START_TEST(train_runs_and_logs)
+{
+    const char *out = tmp("trained.st"), *log = tmp("train.csv");
+    struct cli_result r =
+        cli_run(NULL, (const char *const[]){"train", tu_fixture("rnn_tanh", "graph.json"), "--data",
+                                            "tests/fixtures/rnn_tanh/data.safetensors", "--algo",
+                                            "eprop", "--iters", "4", "--batch", "2", "--eval-every",
+                                            "2", "--log", log, "-o", out, NULL});
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    ck_assert_msg(strstr(r.out, "it 4/4"), "%s", r.out);
+    cli_result_free(&r);
+    char *text = read_text(log);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_int_eq(count_lines(text), 5);
+    ck_assert_msg(strncmp(text,
+                          "iter,loss,reg_loss,accuracy,grad_norm,val_loss,val_accuracy,seconds,"
+                          "gnorm.rnn.w.x,",
+                          69) == 0,
+                  "%s", text);
+    free(text);
+    struct trl_errors err;
+    struct st_file *f = st_open(out, &err);
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(f->n, 5); /* rnn.w.x, rnn.w.rnn.d1, rnn.b, y.w.rnn, y.b */
+    st_close(f);
+}
+END_TEST
+
+START_TEST(train_usage_and_nan)
+{
+    const char *g = tu_fixture("rnn_tanh", "graph.json"),
+               *d = "tests/fixtures/rnn_tanh/data.safetensors";
+    expect_status(2, (const char *const[]){"train", g, "--algo", "bptt", "-o", "x", NULL},
+                  "--task");
+    expect_status(2,
+                  (const char *const[]){"train", g, "--data", d, "--task", "sine", "--algo", "bptt",
+                                        "-o", "x", NULL},
+                  "either");
+    expect_status(2,
+                  (const char *const[]){"train", g, "--data", d, "--algo", "bptt", "--online", "-o",
+                                        "x", NULL},
+                  "--online");
+    expect_status(
+        2, (const char *const[]){"train", g, "--task", "sinus", "--algo", "bptt", "-o", "x", NULL},
+        "unknown task");
+    const char *out = tmp("nan.st");
+    unlink(out);
+    struct cli_result r = cli_run(
+        NULL, (const char *const[]){"train", g, "--data", d, "--algo", "bptt", "--optimizer", "sgd",
+                                    "--lr", "1e300", "--iters", "5", "-o", out, NULL});
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_msg(strstr(r.err, "not finite") && strstr(r.err, "iteration"), "%s", r.err);
+    ck_assert(!exists(out));
+    cli_result_free(&r);
+}
+END_TEST
+
+/* Ctrl-C writes a checkpoint; resuming it ends with the same bytes as a run
+ * that was never interrupted. */
+START_TEST(train_interrupt_and_resume)
+{
+    const char *g = tu_fixture("rnn_tanh", "graph.json"),
+               *d = "tests/fixtures/rnn_tanh/data.safetensors";
+    const char *full = tmp("full.st"), *part = tmp("part.st"), *ckpt = tmp("part.ckpt.st");
+    struct cli_result r = cli_run(
+        NULL, (const char *const[]){"train", g, "--data", d, "--algo", "eprop", "--batch", "1",
+                                    "--iters", "3000", "--seed", "4", "-o", full, NULL});
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    cli_result_free(&r);
+    r = cli_run_interrupt((const char *const[]){"train", g, "--data", d, "--algo", "eprop",
+                                                "--batch", "1", "--iters", "3000", "--seed", "4",
+                                                "--checkpoint", ckpt, "-o", part, NULL},
+                          "it 300/");
+    ck_assert_msg(r.status == 130, "status %d: %s", r.status, r.err);
+    ck_assert_msg(strstr(r.err, "--resume"), "%s", r.err);
+    ck_assert(exists(ckpt) && !exists(part));
+    cli_result_free(&r);
+    r = cli_run(NULL, (const char *const[]){"train", g, "--data", d, "--algo", "eprop", "--batch",
+                                            "1", "--iters", "3000", "--seed", "4", "--resume", ckpt,
+                                            "-o", part, NULL});
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    ck_assert_msg(strstr(r.out, "resuming at iteration"), "%s", r.out);
+    cli_result_free(&r);
+    size_t n1, n2;
+    unsigned char *a = stb_read_file(full, &n1), *b = stb_read_file(part, &n2);
+    ck_assert(n1 == n2 && memcmp(a, b, n1) == 0);
+    free(a);
+    free(b);
+}
+END_TEST
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/trellis-test-cli-XXXXXX");
@@ -372,6 +471,9 @@ int main(void)
     tcase_add_test(tc, validate_json);
     tcase_add_test(tc, hostile_graphs);
     tcase_add_test(tc, long_chain_validates);
+    tcase_add_test(tc, train_runs_and_logs);
+    tcase_add_test(tc, train_usage_and_nan);
+    tcase_add_test(tc, train_interrupt_and_resume);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_NOFORK);

@@ -310,10 +310,10 @@ static void random_inputs(const struct setting *s, trl_real *I, trl_real *h_prev
 /* ---- params */
 
 /* Each key of the kind's table is parsed to the value the setting means. */
-START_TEST(params_parsed)
+static void params_parsed(int si)
 {
     struct node_case c;
-    case_load(&c, _i);
+    case_load(&c, si);
     const struct setting *s = c.s;
     for (int d = 0; d < c.k->n_param_desc; d++) {
         const struct op_param_desc *pd = &c.k->param_desc[d];
@@ -349,12 +349,16 @@ START_TEST(params_parsed)
     }
     case_free(&c);
 }
+START_TEST(params_parsed_all)
+{
+    for (int si = 0; si < N_SETTINGS; si++) params_parsed(si);
+}
 END_TEST
 
 /* A positive param refuses 0 and -1; a non-negative one takes 0, refuses -1. */
-START_TEST(params_bounds_enforced)
+static void params_bounds_enforced(int si)
 {
-    const struct op_kind *k = op_kinds[_i];
+    const struct op_kind *k = op_kinds[si];
     for (int d = 0; d < k->n_param_desc; d++) {
         const struct op_param_desc *pd = &k->param_desc[d];
         if (pd->type != OP_PARAM_REAL || pd->bound == OP_BOUND_ANY) continue;
@@ -373,15 +377,19 @@ START_TEST(params_bounds_enforced)
         }
     }
 }
+START_TEST(params_bounds_enforced_all)
+{
+    for (int si = 0; si < op_n_kinds; si++) params_bounds_enforced(si);
+}
 END_TEST
 
 /* ---- forward */
 
-START_TEST(forward_matches_equations)
+static void forward_matches_equations(int si)
 {
     struct node_case c;
-    case_load(&c, _i);
-    rng_seed(&test_rng, 1000 + (uint64_t)_i);
+    case_load(&c, si);
+    rng_seed(&test_rng, 1000 + (uint64_t)si);
     int bad = 0, spikes[2] = {0, 0};
     for (int draw = 0; draw < 20; draw++) {
         trl_real I[NZ], h_prev[NH] = {0}, z_prev[NZ], h[NH], z[NZ];
@@ -420,14 +428,18 @@ START_TEST(forward_matches_equations)
                       spikes[0], spikes[1]);
     case_free(&c);
 }
+START_TEST(forward_matches_equations_all)
+{
+    for (int si = 0; si < N_SETTINGS; si++) forward_matches_equations(si);
+}
 END_TEST
 
 /* z = H(v - A) with H(0) = 0: v exactly at the threshold does not spike, the
  * next representable value above does (alif: a = 0, so A = v_th). */
-START_TEST(spike_threshold_is_strict)
+static void spike_threshold_is_strict(int si)
 {
     struct node_case c;
-    case_load(&c, _i);
+    case_load(&c, si);
     if (!spiking(c.s)) {
         case_free(&c);
         return;
@@ -448,21 +460,25 @@ START_TEST(spike_threshold_is_strict)
         }
     case_free(&c);
 }
+START_TEST(spike_threshold_is_strict_all)
+{
+    for (int si = 0; si < N_SETTINGS; si++) spike_threshold_is_strict(si);
+}
 END_TEST
 
 /* ---- output Jacobian */
 
 /* Smooth kinds: dz/dh against central differences of forward's z, taken
  * along forward's own h (I moved by +-eps / (dh/dI)). */
-START_TEST(output_jacobian_finite_differences)
+static void output_jacobian_finite_differences(int si)
 {
     struct node_case c;
-    case_load(&c, _i);
+    case_load(&c, si);
     if (spiking(c.s)) {
         case_free(&c);
         return;
     }
-    rng_seed(&test_rng, 2000 + (uint64_t)_i);
+    rng_seed(&test_rng, 2000 + (uint64_t)si);
     const double gain = is_op(c.s, "leaky") ? 1 - ref_alpha(c.s) : 1;
     int bad = 0, compared = 0;
     for (int draw = 0; draw < 10; draw++) {
@@ -502,6 +518,10 @@ START_TEST(output_jacobian_finite_differences)
     }
     case_free(&c);
 }
+START_TEST(output_jacobian_finite_differences_all)
+{
+    for (int si = 0; si < N_SETTINGS; si++) output_jacobian_finite_differences(si);
+}
 END_TEST
 
 /* Points u = v - A (in units of v_th) where the pseudo-derivative is checked:
@@ -515,15 +535,15 @@ static const double u_points[] = {0,     0.25, -0.25, 0.5, -0.5, 0.999, -0.999, 
  *   lif:  J = alpha - v_th psi(t-1)  (alpha when detach_reset)
  *   alif: [alpha - v_th psi, v_th beta psi; psi, rho - beta psi]
  *         (first row [alpha, 0] when detach_reset) */
-START_TEST(pseudo_derivative_at_chosen_points)
+static void pseudo_derivative_at_chosen_points(int si)
 {
     struct node_case c;
-    case_load(&c, _i);
+    case_load(&c, si);
     if (!spiking(c.s)) {
         case_free(&c);
         return;
     }
-    rng_seed(&test_rng, 3000 + (uint64_t)_i);
+    rng_seed(&test_rng, 3000 + (uint64_t)si);
     const bool alif = is_op(c.s, "alif");
     const double w = c.s->v_th, beta = c.s->beta, alpha = ref_alpha(c.s);
     int bad = 0;
@@ -565,6 +585,10 @@ START_TEST(pseudo_derivative_at_chosen_points)
     }
     ck_assert_msg(bad == 0, "%s: %d values differ from SPEC's pseudo-derivative", c.label, bad);
     case_free(&c);
+}
+START_TEST(pseudo_derivative_at_chosen_points_all)
+{
+    for (int si = 0; si < N_SETTINGS; si++) pseudo_derivative_at_chosen_points(si);
 }
 END_TEST
 
@@ -627,11 +651,11 @@ static void random_h_prev(const struct node_case *c, trl_real *h_prev)
 /* J(t) entry (r, c) of every unit against central differences of the
  * surrogate map, one state variable of one unit at a time: the unit's own
  * entries equal J, every other unit's are 0. */
-START_TEST(state_jacobian_finite_differences)
+static void state_jacobian_finite_differences(int si)
 {
     struct node_case c;
-    case_load(&c, _i);
-    rng_seed(&test_rng, 4000 + (uint64_t)_i);
+    case_load(&c, si);
+    rng_seed(&test_rng, 4000 + (uint64_t)si);
     int bad = 0;
     double psi_seen = 0;
     for (int draw = 0; draw < 4; draw++) {
@@ -680,15 +704,19 @@ START_TEST(state_jacobian_finite_differences)
         ck_assert_msg(psi_seen > 0, "%s: psi(t-1) was 0 everywhere: not a test", c.label);
     case_free(&c);
 }
+START_TEST(state_jacobian_finite_differences_all)
+{
+    for (int si = 0; si < N_SETTINGS; si++) state_jacobian_finite_differences(si);
+}
 END_TEST
 
 /* ---- input Jacobian */
 
-START_TEST(input_jacobian_finite_differences)
+static void input_jacobian_finite_differences(int si)
 {
     struct node_case c;
-    case_load(&c, _i);
-    rng_seed(&test_rng, 5000 + (uint64_t)_i);
+    case_load(&c, si);
+    rng_seed(&test_rng, 5000 + (uint64_t)si);
     trl_real dhdI[OP_MAX_STATE] = {0};
     c.k->input_jacobian(c.p, dhdI);
     int bad = 0;
@@ -724,15 +752,19 @@ START_TEST(input_jacobian_finite_differences)
     ck_assert_msg(bad == 0, "%s: input Jacobian wrong in %d values", c.label, bad);
     case_free(&c);
 }
+START_TEST(input_jacobian_finite_differences_all)
+{
+    for (int si = 0; si < N_SETTINGS; si++) input_jacobian_finite_differences(si);
+}
 END_TEST
 
 /* ---- constant rows */
 
-START_TEST(constant_rows_are_constant)
+static void constant_rows_are_constant(int si)
 {
     struct node_case c;
-    case_load(&c, _i);
-    rng_seed(&test_rng, 6000 + (uint64_t)_i);
+    case_load(&c, si);
+    rng_seed(&test_rng, 6000 + (uint64_t)si);
     const unsigned rows = c.k->constant_rows(c.p);
     /* SPEC section 6 / trace_plan.h: leaky, readout, dense (J = 0), and the v
      * row of lif and alif with detach_reset are constant */
@@ -764,19 +796,25 @@ START_TEST(constant_rows_are_constant)
     ck_assert_msg(bad == 0, "%s: %d entries of a row flagged constant vary", c.label, bad);
     case_free(&c);
 }
+START_TEST(constant_rows_are_constant_all)
+{
+    for (int si = 0; si < N_SETTINGS; si++) constant_rows_are_constant(si);
+}
 END_TEST
 
 /* ---- registry */
 
-/* SPEC section 2's table: n_state, bias default, state names. */
+/* SPEC section 2's table: n_state, bias default, state names; spiking
+ * (z = H(v - A), the kinds with a pseudo-derivative). */
 static const struct {
     const char *name;
     int n_state;
-    bool bias;
+    bool bias, spiking;
     const char *state_names; /* NULL: not fixed by SPEC */
 } spec_kinds[] = {
-    {"input", 0, false, ""}, {"dense", 1, true, NULL},  {"leaky", 1, true, "h"},
-    {"lif", 1, false, "v"},  {"alif", 2, false, "v,a"}, {"readout", 1, true, "y"},
+    {"input", 0, false, false, ""},  {"dense", 1, true, false, NULL},
+    {"leaky", 1, true, false, "h"},  {"lif", 1, false, true, "v"},
+    {"alif", 2, false, true, "v,a"}, {"readout", 1, true, false, "y"},
 };
 #define N_SPEC_KINDS ((int)(sizeof spec_kinds / sizeof spec_kinds[0]))
 
@@ -793,6 +831,8 @@ START_TEST(registry_complete)
                       k->n_state, spec_kinds[i].n_state);
         ck_assert_msg(k->default_bias == spec_kinds[i].bias, "%s: default_bias %d, SPEC %d",
                       k->name, k->default_bias, spec_kinds[i].bias);
+        ck_assert_msg(k->spiking == spec_kinds[i].spiking, "%s: spiking %d, expected %d", k->name,
+                      k->spiking, spec_kinds[i].spiking);
         if (spec_kinds[i].state_names) ck_assert_str_eq(k->state_names, spec_kinds[i].state_names);
     }
     for (int i = 0; i < op_n_kinds; i++) {
@@ -888,19 +928,19 @@ int main(void)
 {
     Suite *s = suite_create("ops");
     TCase *tp = tcase_create("params");
-    tcase_add_loop_test(tp, params_parsed, 0, N_SETTINGS);
-    tcase_add_loop_test(tp, params_bounds_enforced, 0, op_n_kinds);
+    tcase_add_test(tp, params_parsed_all);
+    tcase_add_test(tp, params_bounds_enforced_all);
     suite_add_tcase(s, tp);
     TCase *tf = tcase_create("forward");
-    tcase_add_loop_test(tf, forward_matches_equations, 0, N_SETTINGS);
-    tcase_add_loop_test(tf, spike_threshold_is_strict, 0, N_SETTINGS);
+    tcase_add_test(tf, forward_matches_equations_all);
+    tcase_add_test(tf, spike_threshold_is_strict_all);
     suite_add_tcase(s, tf);
     TCase *tj = tcase_create("jacobians");
-    tcase_add_loop_test(tj, output_jacobian_finite_differences, 0, N_SETTINGS);
-    tcase_add_loop_test(tj, pseudo_derivative_at_chosen_points, 0, N_SETTINGS);
-    tcase_add_loop_test(tj, state_jacobian_finite_differences, 0, N_SETTINGS);
-    tcase_add_loop_test(tj, input_jacobian_finite_differences, 0, N_SETTINGS);
-    tcase_add_loop_test(tj, constant_rows_are_constant, 0, N_SETTINGS);
+    tcase_add_test(tj, output_jacobian_finite_differences_all);
+    tcase_add_test(tj, pseudo_derivative_at_chosen_points_all);
+    tcase_add_test(tj, state_jacobian_finite_differences_all);
+    tcase_add_test(tj, input_jacobian_finite_differences_all);
+    tcase_add_test(tj, constant_rows_are_constant_all);
     suite_add_tcase(s, tj);
     TCase *tr = tcase_create("registry");
     tcase_add_test(tr, registry_complete);

@@ -249,15 +249,16 @@ static int train_main(int argc, char **argv)
     interrupted = 0;
     struct sigaction sa = {.sa_handler = on_sigint}, old;
     sigaction(SIGINT, &sa, &old);
-    trl_errors_init(&err, a.out);
+    trl_errors_init(&err, "trellis train");
     enum train_status ts_status =
         train_run(g, params, o, &cfg, &src, start, on_iteration, &ctx, &err);
     sigaction(SIGINT, &old, NULL);
     train_log_end(log);
     if (ts_status == TRAIN_FAILED) {
         trl_errors_print(&err, stderr);
-        fprintf(stderr, "%s: the last good checkpoint, if any, is %s\n", a.out,
-                cfg.checkpoint_path);
+        if (access(cfg.checkpoint_path, F_OK) == 0)
+            fprintf(stderr, "trellis train: the last good checkpoint is %s (--resume it)\n",
+                    cfg.checkpoint_path);
         goto done;
     }
     if (ts_status == TRAIN_INTERRUPTED) {

@@ -1,8 +1,10 @@
 /* cli_run.c - see cli_run.h. */
-#define _DEFAULT_SOURCE /* realpath */
+#define _DEFAULT_SOURCE /* realpath, usleep */
 #include "tests/support/cli_run.h"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +34,37 @@ static char *slurp(FILE *f)
     return s;
 }
 
+static struct cli_result cli_spawn(const char *cwd, const char *const *argv, const char *when);
+
 struct cli_result cli_run(const char *cwd, const char *const *argv)
+{
+    return cli_spawn(cwd, argv, NULL);
+}
+
+struct cli_result cli_run_interrupt(const char *const *argv, const char *when)
+{
+    return cli_spawn(NULL, argv, when);
+}
+
+/* Does the file hold `needle`? Reads with pread, which leaves the offset the
+ * child writes at alone. */
+static bool file_contains(int fd, const char *needle)
+{
+    static char buf[1 << 16];
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    if (n <= 0) return false;
+    buf[n] = 0;
+    return strstr(buf, needle) != NULL;
+}
+
+/* Polls the child's stdout until it contains `when`, then interrupts it. */
+static void interrupt_when(pid_t pid, FILE *out, const char *when)
+{
+    for (int k = 0; k < 6000 && !file_contains(fileno(out), when); k++) usleep(10000);
+    kill(pid, SIGINT);
+}
+
+static struct cli_result cli_spawn(const char *cwd, const char *const *argv, const char *when)
 {
     struct cli_result r = {-1, NULL, NULL};
     FILE *out = tmpfile(), *err = tmpfile();
@@ -53,6 +85,7 @@ struct cli_result cli_run(const char *cwd, const char *const *argv)
         _exit(127);
     }
     int status = 0;
+    if (when) interrupt_when(pid, out, when);
     waitpid(pid, &status, 0);
     r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     r.out = slurp(out);
