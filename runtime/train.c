@@ -56,6 +56,27 @@ double train_accuracy(const struct data *d, const trl_real *y, int K)
     return counted ? (double)right / counted : NAN;
 }
 
+double train_nmse(const struct data *d, const trl_real *y, int K)
+{
+    double err = 0, weight = 0, var = 0;
+    for (int k = 0; k < K; k++) {
+        double sum = 0, w = 0;
+        for (size_t bt = 0; bt < (size_t)d->B * d->T; bt++) {
+            double m = d->mask ? d->mask[bt] : 1.0;
+            sum += m * d->target[bt * K + k];
+            w += m;
+        }
+        double mean = w > 0 ? sum / w : 0;
+        for (size_t bt = 0; bt < (size_t)d->B * d->T; bt++) {
+            double m = d->mask ? d->mask[bt] : 1.0, tg = d->target[bt * K + k];
+            err += m * (y[bt * K + k] - tg) * (y[bt * K + k] - tg);
+            var += m * (tg - mean) * (tg - mean);
+        }
+        weight += w;
+    }
+    return weight > 0 && var > 0 ? err / var : NAN;
+}
+
 /* A forward pass over d: the loss, the loss node's z as [B, T, K] (y may be
  * NULL) and, per node, the sum over samples and steps of each unit's z
  * (unit_sum may be NULL; entries of nodes not wanted may be NULL). */
@@ -87,17 +108,18 @@ static int forward_pass(const struct graph *g, const trl_real *params, const str
 }
 
 int train_evaluate(const struct graph *g, const trl_real *params, const struct data *d,
-                   double *loss, double *accuracy, struct trl_errors *err)
+                   struct train_eval *out, struct trl_errors *err)
 {
     const int K = g->nodes[g->loss_node].size;
     trl_real *y =
         trl_alloc(trl_mul3((size_t)d->B, (size_t)d->T, (size_t)K), sizeof *y, TRL_MEM_MISC);
-    if (!y || forward_pass(g, params, d, loss, y, NULL)) {
+    if (!y || forward_pass(g, params, d, &out->loss, y, NULL)) {
         trl_free(y);
         trl_errors_add(err, NULL, "out of memory evaluating a batch of %d", d->B);
         return -1;
     }
-    *accuracy = g->loss_type == LOSS_CROSS_ENTROPY ? train_accuracy(d, y, K) : NAN;
+    out->accuracy = g->loss_type == LOSS_CROSS_ENTROPY ? train_accuracy(d, y, K) : NAN;
+    out->nmse = g->loss_type == LOSS_MSE ? train_nmse(d, y, K) : NAN;
     trl_free(y);
     return 0;
 }
@@ -215,9 +237,9 @@ static void fill_metrics(struct train_state *s, const struct data *d, struct tra
         m->rate_hz[i] = g->nodes[i].op->spiking
                             ? s->z_sum[i] / ((double)d->B * d->T * g->nodes[i].size) / g->dt * 1000
                             : NAN;
-    m->accuracy = g->loss_type == LOSS_CROSS_ENTROPY
-                      ? train_accuracy(d, s->loss_z, g->nodes[g->loss_node].size)
-                      : NAN;
+    const int K = g->nodes[g->loss_node].size;
+    m->accuracy = g->loss_type == LOSS_CROSS_ENTROPY ? train_accuracy(d, s->loss_z, K) : NAN;
+    m->nmse = g->loss_type == LOSS_MSE ? train_nmse(d, s->loss_z, K) : NAN;
 }
 
 /* One iteration on batch d: gradient, checks, update. */
@@ -285,8 +307,13 @@ enum train_status train_run(const struct graph *g, trl_real *params, struct opti
         if (rc) goto done;
         m.evaluated = src->val && cfg->eval_every > 0 &&
                       ((it + 1) % cfg->eval_every == 0 || it + 1 == cfg->iters);
-        if (m.evaluated && train_evaluate(g, params, src->val, &m.val_loss, &m.val_accuracy, err))
-            goto done;
+        struct train_eval ev;
+        if (m.evaluated) {
+            if (train_evaluate(g, params, src->val, &ev, err)) goto done;
+            m.val_loss = ev.loss;
+            m.val_accuracy = ev.accuracy;
+            m.val_nmse = ev.nmse;
+        }
         m.checkpointed = cfg->checkpoint_path && cfg->checkpoint_every > 0 &&
                          (it + 1) % cfg->checkpoint_every == 0;
         if (m.checkpointed &&

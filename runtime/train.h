@@ -61,12 +61,13 @@ struct train_metrics {
     double loss;         /* task loss of the batch (before the update) */
     double reg_loss;     /* firing-rate term */
     double accuracy;     /* cross_entropy: fraction of samples decided right; NaN otherwise */
+    double nmse;         /* mse: normalised mean squared error (train_nmse); NaN otherwise */
     double grad_norm;    /* over every trainable tensor, before clipping */
     double *tensor_norm; /* per parameter tensor (0 for frozen) */
     double *rate_hz;     /* per node: mean firing rate (spiking nodes; NaN for others) */
     double seconds;      /* since the start of this run */
     bool evaluated;
-    double val_loss, val_accuracy;
+    double val_loss, val_accuracy, val_nmse;
     bool checkpointed;
 };
 
@@ -88,9 +89,18 @@ enum train_status train_run(const struct graph *g, trl_real *params, struct opti
  * as right when the argmax of its mask-weighted mean softmax over the
  * masked steps is the argmax of its mask-weighted mean target. */
 double train_accuracy(const struct data *d, const trl_real *y, int K);
-/* Loss and accuracy of params on a data set (a forward pass). */
+/* Normalised mean squared error of an mse output y [B, T, K] against d:
+ * sum m (y - target)^2 / sum m (target - mean target)^2 over masked steps,
+ * the mean per output over every masked step and sample (1 is as good as
+ * predicting the mean; Bellec et al. 2020 ask for < 0.1 on the sine task). */
+double train_nmse(const struct data *d, const trl_real *y, int K);
+
+struct train_eval {
+    double loss, accuracy, nmse; /* accuracy: cross_entropy only; nmse: mse only (else NaN) */
+};
+/* Loss, accuracy or nmse of params on a data set (a forward pass). */
 int train_evaluate(const struct graph *g, const trl_real *params, const struct data *d,
-                   double *loss, double *accuracy, struct trl_errors *err);
+                   struct train_eval *out, struct trl_errors *err);
 
 /* Checkpoints: every parameter, the optimiser state and the iteration, in
  * one safetensors file written atomically. */

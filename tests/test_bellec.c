@@ -29,7 +29,7 @@
  * 1e-12), the no_self diagonal is 0, and e-prop is not the exact gradient
  * (grad_exact.safetensors differs); on generated graphs with recurrent delay
  * 2 and 3 (and delay 1 with the reset not detached), the closed form equals
- * both engines. Float32: the closed form against both engines to 1e-3 (same
+ * both engines. Float32: the closed form against both engines to 1e-4 (same
  * forward, same spikes); the fixture files are not compared, since a float32
  * membrane potential within rounding of the threshold may spike where the
  * float64 reference did not.
@@ -51,7 +51,7 @@
 #define TOL_Y        1e-10 /* own readout against run_forward's */
 #define SPIKE_MARGIN 1e-9  /* |v - v_th| below which a spike may differ */
 #else
-#define TOL_GRAD     1e-3
+#define TOL_GRAD     1e-4 /* observed ~1e-6 */
 #define TOL_LOSS     1e-5
 #define TOL_Y        1e-4
 #define SPIKE_MARGIN 1e-4

@@ -202,11 +202,11 @@ static double loss_after(struct setup *s, enum grad_algo algo, int iters, double
     memcpy(p, s->params, s->g->n_param_values * sizeof *p);
     struct optim *o = optim_new(s->g, OPTIM_ADAM, lr);
     ck_assert_int_eq(train_run(s->g, p, o, &cfg, &s->src, 0, NULL, NULL, &err), TRAIN_DONE);
-    double loss, acc;
-    ck_assert_int_eq(train_evaluate(s->g, p, s->d, &loss, &acc, &err), 0);
+    struct train_eval ev;
+    ck_assert_int_eq(train_evaluate(s->g, p, s->d, &ev, &err), 0);
     optim_free(o);
     trl_free(p);
-    return loss;
+    return ev.loss;
 }
 
 START_TEST(training_lowers_the_loss)

@@ -36,7 +36,8 @@ struct train_log *train_log_open(const char *path, const struct graph *g, bool a
     }
     setvbuf(l->file, NULL, _IOLBF, 0);
     if (l->csv && fresh) {
-        fprintf(l->file, "iter,loss,reg_loss,accuracy,grad_norm,val_loss,val_accuracy,seconds");
+        fprintf(l->file,
+                "iter,loss,reg_loss,accuracy,nmse,grad_norm,val_loss,val_accuracy,val_nmse,seconds");
         for (int p = 0; p < g->n_params; p++)
             if (g->params[p].trainable) fprintf(l->file, ",gnorm.%s", g->params[p].name);
         for (int i = 0; i < g->n_nodes; i++)
@@ -82,10 +83,12 @@ static void write_record(struct train_log *l, const struct graph *g, const struc
 {
     FILE *f = l->file;
     double vl = m->evaluated ? m->val_loss : NAN, va = m->evaluated ? m->val_accuracy : NAN;
+    double vn = m->evaluated ? m->val_nmse : NAN;
     if (l->csv) {
         fprintf(f, "%ld", m->iter + 1);
-        const double v[] = {m->loss, m->reg_loss, m->accuracy, m->grad_norm, vl, va, m->seconds};
-        for (int k = 0; k < 7; k++) csv_value(f, v[k]);
+        const double v[] = {m->loss, m->reg_loss, m->accuracy, m->nmse, m->grad_norm,
+                            vl,      va,          vn,          m->seconds};
+        for (int k = 0; k < 9; k++) csv_value(f, v[k]);
         for (int p = 0; p < g->n_params; p++)
             if (g->params[p].trainable) csv_value(f, m->tensor_norm[p]);
         for (int i = 0; i < g->n_nodes; i++)
@@ -97,9 +100,11 @@ static void write_record(struct train_log *l, const struct graph *g, const struc
     json_value(f, "loss", m->loss, true);
     json_value(f, "reg_loss", m->reg_loss, true);
     json_value(f, "accuracy", m->accuracy, true);
+    json_value(f, "nmse", m->nmse, true);
     json_value(f, "grad_norm", m->grad_norm, true);
     json_value(f, "val_loss", vl, true);
     json_value(f, "val_accuracy", va, true);
+    json_value(f, "val_nmse", vn, true);
     json_value(f, "seconds", m->seconds, true);
     fprintf(f, ", \"gnorm\": {");
     for (int p = 0, first = 1; p < g->n_params; p++)
@@ -135,9 +140,13 @@ static void progress_text(const struct train_metrics *m, long done_this_run, cha
     double rate = m->seconds > 0 ? done_this_run / m->seconds : 0;
     format_duration(rate > 0 ? (m->iters - m->iter - 1) / rate : NAN, eta, sizeof eta);
     if (isfinite(m->accuracy)) snprintf(acc, sizeof acc, "  acc %5.1f%%", 100 * m->accuracy);
-    if (m->evaluated)
-        snprintf(val, sizeof val, isfinite(m->val_accuracy) ? "  val %.4g / %.1f%%" : "  val %.4g",
-                 m->val_loss, 100 * m->val_accuracy);
+    if (isfinite(m->nmse)) snprintf(acc, sizeof acc, "  nmse %.3g", m->nmse);
+    if (m->evaluated && isfinite(m->val_accuracy))
+        snprintf(val, sizeof val, "  val %.4g / %.1f%%", m->val_loss, 100 * m->val_accuracy);
+    else if (m->evaluated && isfinite(m->val_nmse))
+        snprintf(val, sizeof val, "  val %.4g / nmse %.3g", m->val_loss, m->val_nmse);
+    else if (m->evaluated)
+        snprintf(val, sizeof val, "  val %.4g", m->val_loss);
     snprintf(buf, n, "it %ld/%ld  loss %.4g%s%s  %.3g it/s  ETA %s", m->iter + 1, m->iters, m->loss,
              acc, val, rate, eta);
 }
