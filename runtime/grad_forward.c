@@ -16,7 +16,8 @@
  *   OWNER     W_e[i][j] q[j][k], q = dz/dh . e (per synapse): a broadcast;
  *   FACTORED  eps_p = W_po F, so the term is A[i][j] F[j][k] with
  *             A = W_e diag(dz_p/dh_p) W_po: a small GEMM, then a broadcast;
- *   DENSE     W_e zeta_p with zeta_p = dz_p/dh_p . eps_p: a GEMM.
+ *   DENSE     (W_e diag(dz_p/dh_p)) eps_p: a GEMM, written straight into the
+ *             new trace with dh/dI as its alpha.
  * rtrl propagates every edge; e-prop only delay-0 edges, which is all it
  * takes to treat every delayed source as a constant. Memory is constant in T.
  */
@@ -38,7 +39,6 @@ struct forward {
     trl_real **dzdh;  /* per node with slots: depth x [B][S][N] */
     trl_real *J;      /* scratch: J(t) of the current node [B][S*S][N] */
     trl_real *inc;    /* scratch: one sample's input term of a dense trace [N][P] */
-    trl_real *zeta;   /* scratch: dz_p/dh_p . eps_p of one sample [N][P] */
     trl_real *A, *Wd; /* scratch: [N][N] */
     trl_real *dy;     /* dL/dz of the loss node [B][N] */
     trl_real *D;      /* dL/dz . dz/dh at the loss node [B][S][N] */
@@ -204,9 +204,11 @@ static void update_factored(struct forward *f, const struct trace_slot *s, int t
     }
 }
 
-/* inc += the term of edge e (p -> m) for sample b of a dense trace of m. */
+/* dst += alpha * (the term of edge e: p -> m) for sample b of a dense trace
+ * of m; dst is [N_m][P]. */
 static void add_parent_term(struct forward *f, const struct trace_slot *s,
-                            const struct graph_edge *e, const struct trace_slot *sp, int t, int b)
+                            const struct graph_edge *e, const struct trace_slot *sp, int t, int b,
+                            trl_real *dst, trl_real alpha)
 {
     const struct graph *g = f->g;
     const struct graph_node *m = &g->nodes[s->node], *p = &g->nodes[e->src];
@@ -215,87 +217,111 @@ static void add_parent_term(struct forward *f, const struct trace_slot *s,
     const trl_real *W = param_values(f, e->param);
     const trl_real *dz = dzdh_at(f, e->src, t - e->delay) + (size_t)b * Sp * Np;
     const trl_real *ep = trace_at(f, sp, t - e->delay) + (size_t)b * sp->values;
-    if (sp->kind == TRACE_OWNER) { /* inc[i][j*K+k] += W[i][j] q[j][k] */
+    if (sp->kind == TRACE_OWNER) { /* dst[i][j*K+k] += W[i][j] q[j][k]: a broadcast */
         size_t off[OP_MAX_STATE];
         owner_offsets(sp, Sp, Np, K, off);
         for (int j = 0; j < Np; j++) {
             const trl_real c[OP_MAX_STATE] = {dz[j], Sp > 1 ? dz[Np + j] : 0};
             if (!owner_q(f->q, ep, sp, off, Sp, j, K, c)) continue;
             for (int i = 0; i < Nm; i++) {
-                const trl_real w = W[(size_t)i * Np + j];
-                trl_real *row = f->inc + (size_t)i * P + (size_t)j * K;
+                const trl_real w = alpha * W[(size_t)i * Np + j];
+                trl_real *row = dst + (size_t)i * P + (size_t)j * K;
                 for (int k = 0; k < K; k++) row[k] += w * f->q[k];
             }
         }
-    } else if (sp->kind ==
-               TRACE_FACTORED) { /* A = W diag(dz_p) W_po; inc[i][j*K+k] += A[i][j] F[j][k] */
+        return;
+    }
+    /* Wd = alpha W diag(dz_p[r]), one state row r of the parent at a time */
+    for (int r = 0; r < (sp->kind == TRACE_FACTORED ? 1 : Sp); r++) {
+        const trl_real *dzr = dz + (size_t)r * Np;
+        for (int i = 0; i < Nm; i++)
+            for (int l = 0; l < Np; l++)
+                f->Wd[(size_t)i * Np + l] = alpha * W[(size_t)i * Np + l] * dzr[l];
+        if (sp->kind == TRACE_DENSE) { /* dst += Wd eps_p[r]: a GEMM */
+            trl_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Nm, P, Np, 1, f->Wd, Np,
+                     ep + (size_t)r * Np * P, P, 1, dst, P);
+            continue;
+        }
+        /* factored parent, eps_p = W_po F: A = Wd W_po, then dst[i][j*K+k] += A[i][j] F[j][k] */
         const struct graph_edge *eo = &g->edges[sp->edge];
         const int No = g->nodes[eo->src].size;
-        const trl_real *Wpo = param_values(f, eo->param);
-        for (int i = 0; i < Nm; i++)
-            for (int l = 0; l < Np; l++) f->Wd[(size_t)i * Np + l] = W[(size_t)i * Np + l] * dz[l];
-        trl_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Nm, No, Np, 1, f->Wd, Np, Wpo, No, 0,
-                 f->A, No);
+        trl_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Nm, No, Np, 1, f->Wd, Np,
+                 param_values(f, eo->param), No, 0, f->A, No);
         for (int i = 0; i < Nm; i++)
             for (int j = 0; j < No; j++) {
                 const trl_real a = f->A[(size_t)i * No + j];
                 if (a == 0) continue;
-                trl_real *row = f->inc + (size_t)i * P + (size_t)j * K;
+                trl_real *row = dst + (size_t)i * P + (size_t)j * K;
                 const trl_real *F = ep + (size_t)j * K;
                 for (int k = 0; k < K; k++) row[k] += a * F[k];
             }
-    } else { /* zeta = dz_p/dh_p . eps_p; inc += W zeta */
-        for (int l = 0; l < Np; l++) {
-            trl_real *z = f->zeta + (size_t)l * P;
-            for (int k = 0; k < P; k++) z[k] = 0;
-            for (int r = 0; r < Sp; r++) {
-                const trl_real c = dz[(size_t)r * Np + l];
-                const trl_real *er = ep + ((size_t)r * Np + l) * P;
-                if (c != 0)
-                    for (int k = 0; k < P; k++) z[k] += c * er[k];
-            }
-        }
-        trl_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Nm, P, Np, 1, W, Np, f->zeta, P, 1,
-                 f->inc, P);
     }
 }
 
-/* DENSE: eps(t) = J eps(t-1) + dh/dI inc, inc from every carrying parent
- * (and the direct term when m owns theta). */
+/* Every carrying parent's term and, when m owns theta, the direct term
+ * dI_j/dW[j][k] = x_k (dI_j/db_j = 1), times alpha, into dst [N][P]. */
+static void add_inputs(struct forward *f, const struct trace_slot *s, int t, int b, trl_real *dst,
+                       trl_real alpha)
+{
+    const struct graph *g = f->g;
+    const struct graph_node *m = &g->nodes[s->node];
+    const struct graph_param *q = &g->params[s->param];
+    const int P = (int)q->count, K = param_k(q);
+    for (int k = 0; k < m->n_in; k++) {
+        const struct graph_edge *e = &g->edges[m->in[k]];
+        const struct trace_slot *sp = trace_plan_slot(f->plan, g, e->src, s->param);
+        if (!sp || !trace_plan_propagates(f->plan, e) || t - e->delay < 0) continue;
+        add_parent_term(f, s, e, sp, t, b, dst, alpha);
+    }
+    if (q->node != s->node) return;
+    const trl_real *x = presynaptic(f, s->param, t) + (size_t)b * K;
+    for (int j = 0; j < m->size; j++) {
+        trl_real *row = dst + (size_t)j * P + (size_t)j * K;
+        for (int k = 0; k < K; k++) row[k] += alpha * x[k];
+    }
+}
+
+/* DENSE: eps(t) = J eps(t-1) + dh/dI (sum of the input terms). With one
+ * state variable the terms go straight into the new trace, scaled by dh/dI
+ * (alpha of the GEMMs); with two, through the scratch inc. */
 static void update_dense(struct forward *f, const struct trace_slot *s, int t, const trl_real *J,
                          const trl_real *dhdI)
 {
     const struct graph *g = f->g;
     const struct graph_node *m = &g->nodes[s->node];
-    const struct graph_param *q = &g->params[s->param];
-    const int S = m->op->n_state, N = m->size, P = (int)q->count, K = param_k(q);
-    const trl_real *x = q->node == s->node ? presynaptic(f, s->param, t) : NULL;
-    trl_real *prev = trace_at(f, s, t - 1), *cur = trace_at(f, s, t);
+    const int S = m->op->n_state, N = m->size, P = (int)g->params[s->param].count;
+    const trl_real *prev = trace_at(f, s, t - 1);
+    trl_real *cur = trace_at(f, s, t);
     for (int b = 0; b < f->B; b++) {
-        memset(f->inc, 0, (size_t)N * P * sizeof *f->inc);
-        for (int k = 0; k < m->n_in; k++) {
-            const struct graph_edge *e = &g->edges[m->in[k]];
-            const struct trace_slot *sp = trace_plan_slot(f->plan, g, e->src, s->param);
-            if (!sp || !trace_plan_propagates(f->plan, e) || t - e->delay < 0) continue;
-            add_parent_term(f, s, e, sp, t, b);
-        }
-        if (x) /* m owns theta: dI_j/dW[j][k] = x_k, dI_j/db_j = 1 */
-            for (int j = 0; j < N; j++)
-                for (int k = 0; k < K; k++)
-                    f->inc[(size_t)j * P + (size_t)j * K + k] += x[(size_t)b * K + k];
         const trl_real *Jb = J + (size_t)b * S * S * N;
         const trl_real *eo = prev ? prev + (size_t)b * s->values : NULL;
         trl_real *en = cur + (size_t)b * s->values;
-        for (int i = 0; i < N; i++)
-            for (int k = 0; k < P; k++) {
-                trl_real old[OP_MAX_STATE] = {0}, nw[OP_MAX_STATE];
-                for (int c = 0; c < S && eo; c++) old[c] = eo[((size_t)c * N + i) * P + k];
-                for (int r = 0; r < S; r++) {
-                    nw[r] = dhdI[r] * f->inc[(size_t)i * P + k];
-                    for (int c = 0; c < S; c++) nw[r] += Jb[(size_t)(r * S + c) * N + i] * old[c];
-                }
-                for (int r = 0; r < S; r++) en[((size_t)r * N + i) * P + k] = nw[r];
+        if (S == 1) {
+            for (int i = 0; i < N; i++) {
+                const trl_real a = Jb[i], *o = eo ? eo + (size_t)i * P : NULL;
+                trl_real *n = en + (size_t)i * P;
+                if (o)
+                    for (int k = 0; k < P; k++) n[k] = a * o[k];
+                else
+                    memset(n, 0, (size_t)P * sizeof *n);
             }
+            add_inputs(f, s, t, b, en, dhdI[0]);
+            continue;
+        }
+        memset(f->inc, 0, (size_t)N * P * sizeof *f->inc);
+        add_inputs(f, s, t, b, f->inc, 1);
+        for (int i = 0; i < N; i++) {
+            const trl_real a00 = Jb[i], a01 = Jb[N + i], a10 = Jb[2 * N + i], a11 = Jb[3 * N + i];
+            const trl_real *o0 = eo ? eo + (size_t)i * P : f->zeros;
+            const trl_real *o1 = eo ? eo + ((size_t)N + i) * P : f->zeros;
+            const trl_real *in = f->inc + (size_t)i * P;
+            trl_real *n0 = en + (size_t)i * P, *n1 = en + ((size_t)N + i) * P;
+            for (int k = 0; k < P; k++) {
+                const trl_real v0 = o0[k], v1 = o1[k];
+                n0[k] = a00 * v0 + a01 * v1 + dhdI[0] * in[k];
+                n1[k] = a10 * v0 + a11 * v1 + dhdI[1] * in[k];
+            }
+        }
     }
 }
 
@@ -389,7 +415,6 @@ static void forward_free(struct forward *f)
     trl_free(f->dzdh);
     trl_free(f->J);
     trl_free(f->inc);
-    trl_free(f->zeta);
     trl_free(f->A);
     trl_free(f->Wd);
     trl_free(f->dy);
@@ -432,7 +457,6 @@ static int forward_alloc(struct forward *f, const trl_real *params)
     }
     f->J = trl_alloc(B * OP_MAX_STATE * OP_MAX_STATE, n_max * sizeof(trl_real), TRL_MEM_STATE);
     f->inc = trl_alloc(n_max, p_max * sizeof(trl_real), TRL_MEM_STATE);
-    f->zeta = trl_alloc(n_max, p_max * sizeof(trl_real), TRL_MEM_STATE);
     f->A = trl_alloc(n_max, n_max * sizeof(trl_real), TRL_MEM_STATE);
     f->Wd = trl_alloc(n_max, n_max * sizeof(trl_real), TRL_MEM_STATE);
     f->dy = trl_alloc(B, n_max * sizeof(trl_real), TRL_MEM_STATE);
@@ -444,8 +468,8 @@ static int forward_alloc(struct forward *f, const trl_real *params)
         if (f->plan->slots[s].values > v_max) v_max = f->plan->slots[s].values;
     f->zeros = trl_alloc(v_max, sizeof(trl_real), TRL_MEM_STATE);
     f->q = trl_alloc(p_max, sizeof(trl_real), TRL_MEM_STATE);
-    if (!f->J || !f->inc || !f->zeta || !f->A || !f->Wd || !f->dy || !f->D || !f->lsig ||
-        !f->ones || !f->zeros || !f->q)
+    if (!f->J || !f->inc || !f->A || !f->Wd || !f->dy || !f->D || !f->lsig || !f->ones ||
+        !f->zeros || !f->q)
         return -1;
     for (size_t b = 0; b < B; b++) f->ones[b] = 1;
     if (f->hooks && f->hooks->on_step) {

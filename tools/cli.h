@@ -42,6 +42,7 @@ int cli_input_error(const struct trl_errors *err);
 /* Loads the graph or prints why not. */
 struct graph *cli_load_graph(const char *path);
 
-extern const struct command cmd_validate, cmd_init, cmd_run, cmd_grad, cmd_data, cmd_train;
+extern const struct command cmd_validate, cmd_init, cmd_run, cmd_grad, cmd_data, cmd_train,
+    cmd_compare, cmd_sweep, cmd_dot, cmd_bench;
 
 #endif

@@ -1,6 +1,9 @@
 /* cmd_data.c - `trellis data TASK [--seed N] [--batch B] [--val] [--iter I]
  * [--graph GRAPH] -o DATA`: writes a built-in task's data (tasks/task.h) as a
- * data file (SPEC section 4), so any tool can train or evaluate on it.
+ * data file (SPEC section 4), so any tool can train or evaluate on it; and
+ * `trellis data random --graph GRAPH --batch B --steps T [--spiking IDS]
+ * [--rate HZ] [--seed N] -o DATA`: random inputs and targets of the right
+ * shapes for any graph (tasks/data_random.h), for benchmarks.
  *
  * The input tensor is named after the graph's one input node: the task's
  * ready model (models/<task>.json, looked up in the current folder, then
@@ -10,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tasks/data_random.h"
 #include "tasks/task.h"
 #include "tools/cli.h"
 
@@ -46,7 +50,10 @@ static int unknown_task(const char *name)
 {
     char names[256];
     task_list_names(names, sizeof names);
-    return cli_usage_error(&cmd_data, "unknown task \"%s\"; expected one of: %s", name, names);
+    return cli_usage_error(&cmd_data,
+                           "unknown task \"%s\"; expected one of: %s (or random, for random "
+                           "data of any graph)",
+                           name, names);
 }
 
 static void print_summary(const struct task_kind *k, const struct data *d, unsigned long long seed,
@@ -73,70 +80,165 @@ static int write_data(const struct task_kind *k, const struct graph *g, unsigned
     return status;
 }
 
-static int data_main(int argc, char **argv)
+/* The parsed command line of both modes. */
+struct data_args {
+    const char *what; /* TASK or "random" */
+    unsigned long long seed, iter;
+    int batch, steps;
+    double rate;
+    bool val, have_batch, have_iter, have_steps, have_rate;
+    const char *out, *graph_path, *spiking;
+};
+
+/* Task mode: the options of random mode are not allowed. */
+static int task_main(const struct data_args *a)
 {
-    unsigned long long seed = 0, iter = 0;
-    int batch = 0;
-    bool val = false, have_batch = false, have_iter = false;
-    const char *out = NULL, *graph_path = NULL, *pos[1];
-    int n_pos = 1;
-    const struct opt opts[] = {
-        {"--seed", NULL, OPT_U64, &seed, NULL},
-        {"--batch", NULL, OPT_INT, &batch, &have_batch},
-        {"--val", NULL, OPT_FLAG, &val, NULL},
-        {"--iter", NULL, OPT_U64, &iter, &have_iter},
-        {"--graph", NULL, OPT_STRING, &graph_path, NULL},
-        {"-o", "--output", OPT_STRING, &out, NULL},
-    };
-    int rc = cli_parse(&cmd_data, argc, argv, opts, 6, pos, &n_pos);
-    if (rc < 0) print_tasks(stdout);
-    if (rc) return rc < 0 ? EXIT_OK : rc;
-    if (n_pos != 1) return cli_usage_error(&cmd_data, "expected one TASK");
-    const struct task_kind *k = task_find(pos[0]);
-    if (!k) return unknown_task(pos[0]);
-    if (!out) return cli_usage_error(&cmd_data, "-o DATA is required");
-    if (have_batch && batch < 1)
-        return cli_usage_error(&cmd_data, "--batch needs at least 1 sample (got %d)", batch);
-    if (val && have_iter)
+    const struct task_kind *k = task_find(a->what);
+    if (!k) return unknown_task(a->what);
+    if (!a->out) return cli_usage_error(&cmd_data, "-o DATA is required");
+    if (a->have_steps || a->spiking || a->have_rate)
+        return cli_usage_error(&cmd_data,
+                               "--steps, --spiking and --rate apply to \"random\" "
+                               "only; task \"%s\" fixes its own",
+                               k->name);
+    if (a->have_batch && a->batch < 1)
+        return cli_usage_error(&cmd_data, "--batch needs at least 1 sample (got %d)", a->batch);
+    if (a->val && a->have_iter)
         return cli_usage_error(&cmd_data, "--iter picks a training batch; the validation set "
                                           "(--val) has none");
 
     char buf[4200];
-    const char *path = graph_path ? graph_path : find_model(k->model, buf, sizeof buf);
+    const char *path = a->graph_path ? a->graph_path : find_model(k->model, buf, sizeof buf);
     struct graph *g = cli_load_graph(path);
     if (!g) {
-        if (!graph_path)
+        if (!a->graph_path)
             fprintf(stderr,
                     "trellis data: %s is the ready graph of task \"%s\"; run from the trellis "
                     "folder or give --graph GRAPH\n",
                     k->model, k->name);
         return EXIT_INPUT;
     }
-    int status = write_data(k, g, seed, val, iter, have_batch ? batch : k->batch, out);
+    int status =
+        write_data(k, g, a->seed, a->val, a->iter, a->have_batch ? a->batch : k->batch, a->out);
     graph_free(g);
     return status;
+}
+
+/* Random mode: checks what needs no graph; EXIT_OK or the usage error. */
+static int random_check_args(const struct data_args *a)
+{
+    if (a->val || a->have_iter)
+        return cli_usage_error(&cmd_data, "--val and --iter apply to tasks; random data has "
+                                          "one stream per seed");
+    if (!a->out) return cli_usage_error(&cmd_data, "-o DATA is required");
+    if (!a->graph_path) return cli_usage_error(&cmd_data, "random data needs --graph GRAPH");
+    if (!a->have_batch || a->batch < 1)
+        return cli_usage_error(&cmd_data, "random data needs --batch B, at least 1");
+    if (!a->have_steps || a->steps < 1)
+        return cli_usage_error(&cmd_data, "random data needs --steps T, at least 1");
+    if (a->rate < 0) return cli_usage_error(&cmd_data, "--rate must be >= 0 Hz (got %g)", a->rate);
+    return EXIT_OK;
+}
+
+/* Generates and writes random data for g; prints the errors. */
+static int write_random(const struct graph *g, const struct data_args *a, const bool *spiking)
+{
+    struct data_random_opts o = {
+        .B = a->batch, .T = a->steps, .seed = a->seed, .rate_hz = a->rate, .spiking = spiking};
+    struct trl_errors err;
+    struct data *d = data_random_new(g, &o, &err);
+    if (!d) return cli_input_error(&err);
+    trl_errors_init(&err, a->out);
+    int status = data_save(g, d, a->out, &err) ? cli_input_error(&err) : EXIT_OK;
+    if (status == EXIT_OK)
+        fprintf(stderr, "%s: random data for %s (seed %llu): %d samples x %d steps\n", a->out,
+                g->file, a->seed, d->B, d->T);
+    data_free(d);
+    return status;
+}
+
+static int random_main(const struct data_args *a)
+{
+    int rc = random_check_args(a);
+    if (rc) return rc;
+    struct graph *g = cli_load_graph(a->graph_path);
+    if (!g) return EXIT_INPUT;
+    bool *spiking = trl_alloc((size_t)g->n_nodes, sizeof *spiking, TRL_MEM_MISC);
+    struct trl_errors err;
+    trl_errors_init(&err, a->graph_path);
+    double p = a->rate * g->dt / 1000.0;
+    if (!spiking)
+        rc = cli_usage_error(&cmd_data, "out of memory");
+    else if (p > 1)
+        rc = cli_usage_error(&cmd_data,
+                             "--rate %g Hz at dt = %g ms is %g spikes per step; at most %g Hz",
+                             a->rate, g->dt, p, 1000.0 / g->dt);
+    else if (a->spiking && data_random_spiking(g, a->spiking, spiking, &err))
+        rc = cli_usage_error(&cmd_data, "%s", err.e[0].msg);
+    else
+        rc = write_random(g, a, spiking);
+    trl_free(spiking);
+    graph_free(g);
+    return rc;
+}
+
+static int data_main(int argc, char **argv)
+{
+    struct data_args a = {.rate = DATA_RANDOM_RATE_HZ};
+    const char *pos[1];
+    int n_pos = 1;
+    const struct opt opts[] = {
+        {"--seed", NULL, OPT_U64, &a.seed, NULL},
+        {"--batch", NULL, OPT_INT, &a.batch, &a.have_batch},
+        {"--val", NULL, OPT_FLAG, &a.val, NULL},
+        {"--iter", NULL, OPT_U64, &a.iter, &a.have_iter},
+        {"--graph", NULL, OPT_STRING, &a.graph_path, NULL},
+        {"--steps", NULL, OPT_INT, &a.steps, &a.have_steps},
+        {"--spiking", NULL, OPT_STRING, &a.spiking, NULL},
+        {"--rate", NULL, OPT_REAL, &a.rate, &a.have_rate},
+        {"-o", "--output", OPT_STRING, &a.out, NULL},
+    };
+    int rc = cli_parse(&cmd_data, argc, argv, opts, 9, pos, &n_pos);
+    if (rc < 0) print_tasks(stdout);
+    if (rc) return rc < 0 ? EXIT_OK : rc;
+    if (n_pos != 1) return cli_usage_error(&cmd_data, "expected one TASK, or random");
+    a.what = pos[0];
+    return strcmp(a.what, "random") == 0 ? random_main(&a) : task_main(&a);
 }
 
 const struct command cmd_data = {
     .name = "data",
     .run = data_main,
-    .usage = "TASK [--seed N] [--batch B] [--val] [--iter I] [--graph GRAPH] -o DATA",
-    .summary = "write a built-in task's data: sine, evidence, store_recall, delayed_xor",
+    .usage = "TASK [--seed N] [--batch B] [--val] [--iter I] [--graph GRAPH] -o DATA\n"
+             "   or: trellis data random --graph GRAPH --batch B --steps T [--spiking ID,ID...] "
+             "[--rate HZ] [--seed N] -o DATA",
+    .summary = "write a task's data (sine, evidence, store_recall, delayed_xor) or random data",
     .help = "Generates a task's data from a seed, the same bytes on every machine, and writes\n"
             "a data file: one [B, T, channels] tensor named after the graph's input node,\n"
             "\"target\" [B, T, K] and \"mask\" [B, T]. Training batch I is a function of\n"
             "(seed, I) alone; the validation set of the seed alone, from another stream.\n\n"
+            "`data random` fills any graph's inputs instead, for benchmarks: inputs listed\n"
+            "in --spiking get Bernoulli spikes (p = HZ dt / 1000 per step), the others\n"
+            "Normal(0, 1); mse targets are a sum of 3 sines per sample and output (periods\n"
+            "10-100 steps), mask 1; cross_entropy targets one random class per sample,\n"
+            "one-hot at every step, mask 1 on the last 50 steps (the last 10% if T < 500).\n\n"
             "options:\n"
             "  --seed N       random seed (default 0)\n"
-            "  --batch B      samples (default: the task's, listed below)\n"
+            "  --batch B      samples (default: the task's, listed below; required for random)\n"
             "  --val          the validation set instead of a training batch\n"
             "  --iter I       which training batch (default 0)\n"
             "  --graph GRAPH  name the input after this graph's input node, and check that\n"
-            "                 it fits the task (default: the task's model, models/TASK.json)\n"
+            "                 it fits the task (default: the task's model, models/TASK.json);\n"
+            "                 random: the graph to make data for (required)\n"
+            "  --steps T      random: steps per sample (required)\n"
+            "  --spiking IDS  random: input nodes that get spikes, comma-separated\n"
+            "  --rate HZ      random: their rate (default 20)\n"
             "  -o DATA        output safetensors file\n\n"
             "example:\n"
             "  trellis data evidence --seed 1 -o d.safetensors\n"
             "  trellis init models/evidence.json --seed 1 -o p.safetensors\n"
             "  trellis run models/evidence.json --params p.safetensors --data d.safetensors "
-            "-o out.safetensors\n",
+            "-o out.safetensors\n"
+            "  trellis data random --graph models/lsnn.json --batch 32 --steps 500 --spiking in "
+            "--rate 50 -o r.safetensors\n",
 };

@@ -36,8 +36,9 @@ struct train_log *train_log_open(const char *path, const struct graph *g, bool a
     }
     setvbuf(l->file, NULL, _IOLBF, 0);
     if (l->csv && fresh) {
-        fprintf(l->file,
-                "iter,loss,reg_loss,accuracy,nmse,grad_norm,val_loss,val_accuracy,val_nmse,seconds");
+        fprintf(
+            l->file,
+            "iter,loss,reg_loss,accuracy,nmse,grad_norm,val_loss,val_accuracy,val_nmse,seconds");
         for (int p = 0; p < g->n_params; p++)
             if (g->params[p].trainable) fprintf(l->file, ",gnorm.%s", g->params[p].name);
         for (int i = 0; i < g->n_nodes; i++)
@@ -86,7 +87,7 @@ static void write_record(struct train_log *l, const struct graph *g, const struc
     double vn = m->evaluated ? m->val_nmse : NAN;
     if (l->csv) {
         fprintf(f, "%ld", m->iter + 1);
-        const double v[] = {m->loss, m->reg_loss, m->accuracy, m->nmse, m->grad_norm,
+        const double v[] = {m->loss, m->reg_loss, m->accuracy, m->nmse,   m->grad_norm,
                             vl,      va,          vn,          m->seconds};
         for (int k = 0; k < 9; k++) csv_value(f, v[k]);
         for (int p = 0; p < g->n_params; p++)

@@ -1,0 +1,43 @@
+/* bench_gemm.h - this machine's GEMM throughput in the runtime's precision
+ * (`trellis bench --gemm`): the yardstick for "how close to the machine's
+ * limit" in `trellis bench` and bench/run_bench.py.
+ *
+ * One measurement times trl_gemm (cblas_sgemm in bin/trellis, cblas_dgemm in
+ * bin/trellis-f64) on C[M, N] = A[M, K] W[N, K]^T, row-major: the layout of
+ * the runtime's forward products (a batch of rows times an edge's weights).
+ * Calls are repeated until a trial lasts the time budget; the best of three
+ * trials counts. GFLOP/s = 2 M K N / seconds per call / 1e9. The peak is the
+ * best of the square sizes 512, 1024 and 2048.
+ */
+#ifndef TRELLIS_BENCH_GEMM_H
+#define TRELLIS_BENCH_GEMM_H
+
+#include <stdbool.h>
+
+#define BENCH_GEMM_MAX_SHAPES 32
+
+struct gemm_shape {
+    int m, k, n;
+};
+
+struct gemm_result {
+    struct gemm_shape shape;
+    double seconds; /* per call, best trial */
+    double gflops;
+};
+
+/* Seconds from a monotonic clock. */
+double bench_now(void);
+
+/* Times one shape; 0, or -1 if out of memory. */
+int gemm_time(struct gemm_shape s, double budget, struct gemm_result *r);
+
+/* Parses "32x128x128,512x1024x1024" into at most BENCH_GEMM_MAX_SHAPES
+ * shapes (each side 1 to 65536); the count, or -1 if malformed. */
+int gemm_parse_shapes(const char *text, struct gemm_shape *out);
+
+/* Measures the peak and n shapes (shapes NULL: the workloads' shapes) and
+ * prints a table, or one JSON object. Returns a CLI exit status. */
+int bench_gemm_report(const struct gemm_shape *shapes, int n, bool json);
+
+#endif

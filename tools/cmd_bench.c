@@ -1,0 +1,367 @@
+/* cmd_bench.c - `trellis bench GRAPH --params P --data D --algo
+ * run|bptt|rtrl|eprop [--engine online|reverse] [--repeat N] [--json]`: the
+ * time, memory and throughput of one computation; and `trellis bench --gemm`:
+ * this machine's GEMM throughput (tools/bench_gemm.h).
+ *
+ * A call is what `trellis run` or `trellis grad` computes, without the files:
+ * the forward pass and the loss, plus the gradient for an algorithm. Files
+ * are read once; one call warms up, then N calls are timed (monotonic clock).
+ * Reported: min and median seconds per call; the process's peak resident
+ * memory (getrusage ru_maxrss, which includes the loaded files); the
+ * runtime's own peak bytes of traces and of stored history during the calls
+ * (runtime/alloc.h); the loss; the multiply-adds per step and sample that
+ * `validate` predicts for the algorithm (runtime/summary.h) times B T; and
+ * the achieved GFLOP/s, 2 MACs / median seconds.
+ */
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "runtime/grad.h"
+#include "tools/bench_gemm.h"
+#include "tools/cli.h"
+
+#define BENCH_MAX_REPEAT  100000
+#define BENCH_MAX_THREADS 1024
+
+struct bench_args {
+    const char *params_path, *data_path, *algo_name, *engine_name, *shapes;
+    int repeat, threads;
+    bool json, gemm, have_threads;
+};
+
+/* What one call computes, with everything loaded. */
+struct bench_job {
+    const struct graph *g;
+    trl_real *params, *grad;
+    struct data *d;
+    bool is_run; /* forward and loss only */
+    enum grad_algo algo;
+    enum grad_engine engine;
+};
+
+struct bench_result {
+    int repeat;
+    double min, median;
+    double *times; /* [repeat], in call order */
+    bool has_loss;
+    double loss;
+    double macs_per_step; /* per sample, predicted */
+    double macs;          /* per call: macs_per_step B T */
+    double max_rss_mb;
+    size_t peak[TRL_MEM_KINDS]; /* the runtime's peaks over the calls */
+};
+
+static int parse_algo(const struct bench_args *a, struct bench_job *j)
+{
+    if (!a->algo_name)
+        return cli_usage_error(&cmd_bench, "--algo is required: run, bptt, rtrl or eprop");
+    j->is_run = strcmp(a->algo_name, "run") == 0;
+    int found = j->is_run;
+    for (int k = 0; k < 3 && !found; k++)
+        if (strcmp(a->algo_name, grad_algo_names[k]) == 0) {
+            j->algo = (enum grad_algo)k;
+            found = 1;
+        }
+    if (!found)
+        return cli_usage_error(&cmd_bench, "--algo must be run, bptt, rtrl or eprop (got \"%s\")",
+                               a->algo_name);
+    j->engine = GRAD_ENGINE_DEFAULT;
+    if (!a->engine_name) return EXIT_OK;
+    if (j->is_run || j->algo != GRAD_EPROP)
+        return cli_usage_error(&cmd_bench, "--engine applies to --algo eprop only");
+    if (strcmp(a->engine_name, "online") == 0)
+        j->engine = GRAD_ENGINE_ONLINE;
+    else if (strcmp(a->engine_name, "reverse") == 0)
+        j->engine = GRAD_ENGINE_REVERSE;
+    else
+        return cli_usage_error(&cmd_bench, "--engine must be online or reverse (got \"%s\")",
+                               a->engine_name);
+    return EXIT_OK;
+}
+
+/* Parameters and data; 0, or -1 with err set. */
+static int job_load(struct bench_job *j, const struct bench_args *a, struct trl_errors *err)
+{
+    trl_errors_init(err, a->params_path);
+    j->params = params_new(j->g);
+    j->grad = params_new(j->g);
+    if (!j->params || !j->grad) {
+        trl_errors_add(err, NULL, "out of memory for %zu parameters", j->g->n_param_values);
+        return -1;
+    }
+    if (params_load(j->g, a->params_path, j->params, err)) return -1;
+    trl_errors_init(err, a->data_path);
+    j->d =
+        data_load(j->g, a->data_path, j->is_run ? DATA_TARGET_OPTIONAL : DATA_TARGET_REQUIRED, err);
+    return j->d ? 0 : -1;
+}
+
+static void job_free(struct bench_job *j)
+{
+    trl_free(j->params);
+    trl_free(j->grad);
+    data_free(j->d);
+}
+
+/* One call; 0, or -1 with err set. */
+static int job_call(const struct bench_job *j, struct bench_result *r, struct trl_errors *err)
+{
+    if (!j->is_run) {
+        r->has_loss = true;
+        return grad_compute(j->g, j->params, j->d, j->algo, j->engine, j->grad, &r->loss, err);
+    }
+    struct run_result res = {0};
+    int rc = run_forward(j->g, j->params, j->d, &res, err);
+    r->has_loss = res.has_loss;
+    r->loss = res.loss;
+    run_result_free(&res);
+    return rc;
+}
+
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Min and median of the times; sorted is scratch of r->repeat values. */
+static void time_stats(struct bench_result *r, double *sorted)
+{
+    int n = r->repeat;
+    memcpy(sorted, r->times, (size_t)n * sizeof *sorted);
+    qsort(sorted, (size_t)n, sizeof *sorted, compare_doubles);
+    r->min = sorted[0];
+    r->median = n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+}
+
+/* Warm-up, then r->repeat timed calls; 0, or -1 with err set. */
+static int job_time(const struct bench_job *j, struct bench_result *r, struct trl_errors *err)
+{
+    r->times = calloc(2 * (size_t)r->repeat, sizeof *r->times); /* times, then scratch */
+    if (!r->times) {
+        trl_errors_add(err, NULL, "out of memory for %d times", r->repeat);
+        return -1;
+    }
+    trl_mem_reset_peak();
+    if (job_call(j, r, err)) return -1;
+    for (int i = 0; i < r->repeat; i++) {
+        double t0 = bench_now();
+        if (job_call(j, r, err)) return -1;
+        r->times[i] = bench_now() - t0;
+    }
+    time_stats(r, r->times + r->repeat);
+    memcpy(r->peak, trl_mem_stats()->peak, sizeof r->peak);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    r->max_rss_mb = (double)ru.ru_maxrss / 1024.0; /* Linux: kilobytes */
+    return 0;
+}
+
+/* validate's multiply-adds per step and sample for the job's algorithm. */
+static double predicted_macs(const struct bench_job *j, const struct summary *s)
+{
+    if (j->is_run) return s->forward_macs;
+    if (j->algo == GRAD_BPTT) return s->bptt_macs;
+    const struct summary_cost *c = j->algo == GRAD_RTRL ? &s->rtrl : &s->eprop;
+    if (j->algo == GRAD_EPROP && !grad_is_online(j->algo, j->engine)) return s->eprop_reverse_macs;
+    return c->available ? c->macs_per_step : 0;
+}
+
+static const char *algo_label(const struct bench_job *j)
+{
+    return j->is_run ? "run" : grad_algo_names[j->algo];
+}
+
+static const char *engine_label(const struct bench_job *j)
+{
+    if (j->is_run || j->algo != GRAD_EPROP) return NULL;
+    return grad_is_online(j->algo, j->engine) ? "online" : "reverse";
+}
+
+static double gflops(const struct bench_result *r, double seconds)
+{
+    return seconds > 0 ? 2.0 * r->macs / seconds / 1e9 : 0;
+}
+
+static void print_text(const struct bench_job *j, const struct bench_result *r)
+{
+    const char *eng = engine_label(j);
+    int th = openblas_get_num_threads();
+    printf("%s: %s%s%s, B %d, T %d, %s, %d BLAS thread%s\n", j->g->file, algo_label(j),
+           eng ? " " : "", eng ? eng : "", j->d->B, j->d->T, TRL_PRECISION, th, th == 1 ? "" : "s");
+    printf("  time      min %.3f ms, median %.3f ms per call (%d calls after 1 warm-up)\n",
+           1e3 * r->min, 1e3 * r->median, r->repeat);
+    if (r->has_loss) printf("  loss      %.10g\n", r->loss);
+    printf("  MACs      %.4g per step and sample (validate), %.4g per call\n", r->macs_per_step,
+           r->macs);
+    printf("  GFLOP/s   %.2f (median), %.2f (min)\n", gflops(r, r->median), gflops(r, r->min));
+    printf("  memory    peak RSS %.1f MB; runtime peaks: traces %.3f MB, history %.3f MB\n",
+           r->max_rss_mb, r->peak[TRL_MEM_TRACE] / 1e6, r->peak[TRL_MEM_HISTORY] / 1e6);
+}
+
+static json_t *times_json(const struct bench_result *r)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < r->repeat; i++) json_array_append_new(a, json_real(r->times[i]));
+    return a;
+}
+
+static json_t *peaks_json(const struct bench_result *r)
+{
+    return json_pack(
+        "{s:I, s:I, s:I, s:I, s:I}", "misc", (json_int_t)r->peak[TRL_MEM_MISC], "params",
+        (json_int_t)r->peak[TRL_MEM_PARAMS], "state", (json_int_t)r->peak[TRL_MEM_STATE], "history",
+        (json_int_t)r->peak[TRL_MEM_HISTORY], "trace", (json_int_t)r->peak[TRL_MEM_TRACE]);
+}
+
+/* A JSON number, or null when absent or not finite (JSON has no NaN). */
+static json_t *real_or_null(bool present, double v)
+{
+    return present && isfinite(v) ? json_real(v) : json_null();
+}
+
+static int print_json(const struct bench_job *j, const struct bench_result *r)
+{
+    const char *eng = engine_label(j);
+    json_t *o = json_pack(
+        "{s:s, s:s, s:o, s:s, s:i, s:i, s:i, s:i, s:f, s:f, s:o, s:f, s:o, s:f, s:f, s:f, s:f, "
+        "s:o}",
+        "graph", j->g->file, "algo", algo_label(j), "engine", eng ? json_string(eng) : json_null(),
+        "precision", TRL_PRECISION, "blas_threads", openblas_get_num_threads(), "B", j->d->B, "T",
+        j->d->T, "repeat", r->repeat, "min_s", r->min, "median_s", r->median, "times_s",
+        times_json(r), "peak_rss_mb", r->max_rss_mb, "loss", real_or_null(r->has_loss, r->loss),
+        "macs_per_step_per_sample", r->macs_per_step, "macs_per_call", r->macs, "gflops",
+        gflops(r, r->median), "gflops_min", gflops(r, r->min), "mem_peak_bytes", peaks_json(r));
+    int rc = o && json_dumpf(o, stdout, JSON_COMPACT) == 0 ? EXIT_OK : EXIT_INPUT;
+    printf("\n");
+    json_decref(o);
+    return rc;
+}
+
+/* Loads, times and reports one computation. */
+static int bench_graph(const char *graph_path, const struct bench_args *a, struct bench_job *j)
+{
+    struct graph *g = cli_load_graph(graph_path);
+    if (!g) return EXIT_INPUT;
+    j->g = g;
+    int status = EXIT_INPUT;
+    struct bench_result r = {.repeat = a->repeat};
+    struct summary s;
+    struct trl_errors err;
+    trl_errors_init(&err, graph_path);
+    if (!j->is_run && g->loss_node < 0)
+        trl_errors_add(&err, "/loss",
+                       "the graph has no loss; add \"loss\": {\"node\": ID, \"type\": \"mse\"} "
+                       "to time a gradient");
+    else if (summary_compute(g, &s))
+        trl_errors_add(&err, NULL, "out of memory");
+    else if (job_load(j, a, &err) == 0 && job_time(j, &r, &err) == 0)
+        status = EXIT_OK;
+    if (status == EXIT_OK) {
+        r.macs_per_step = predicted_macs(j, &s);
+        r.macs = r.macs_per_step * j->d->B * j->d->T;
+        if (a->json)
+            status = print_json(j, &r);
+        else
+            print_text(j, &r);
+    } else {
+        cli_input_error(&err);
+    }
+    free(r.times);
+    job_free(j);
+    graph_free(g);
+    return status;
+}
+
+static int bench_gemm(const struct bench_args *a, int n_pos)
+{
+    if (n_pos) return cli_usage_error(&cmd_bench, "--gemm takes no GRAPH");
+    if (a->params_path || a->data_path || a->algo_name || a->engine_name)
+        return cli_usage_error(&cmd_bench, "--gemm measures the BLAS alone: no --params, --data, "
+                                           "--algo or --engine");
+    struct gemm_shape shapes[BENCH_GEMM_MAX_SHAPES];
+    int n = 0;
+    if (a->shapes && (n = gemm_parse_shapes(a->shapes, shapes)) < 0)
+        return cli_usage_error(&cmd_bench,
+                               "--shapes needs up to %d products MxKxN separated by commas, each "
+                               "side 1 to 65536 (got \"%s\")",
+                               BENCH_GEMM_MAX_SHAPES, a->shapes);
+    return bench_gemm_report(a->shapes ? shapes : NULL, n, a->json);
+}
+
+static int check_common(const struct bench_args *a)
+{
+    if (a->repeat < 1 || a->repeat > BENCH_MAX_REPEAT)
+        return cli_usage_error(&cmd_bench, "--repeat must be 1 to %d (got %d)", BENCH_MAX_REPEAT,
+                               a->repeat);
+    if (a->have_threads && (a->threads < 1 || a->threads > BENCH_MAX_THREADS))
+        return cli_usage_error(&cmd_bench, "--threads must be 1 to %d (got %d)", BENCH_MAX_THREADS,
+                               a->threads);
+    if (a->have_threads) openblas_set_num_threads(a->threads);
+    return EXIT_OK;
+}
+
+static int bench_main(int argc, char **argv)
+{
+    struct bench_args a = {.repeat = 5};
+    const char *pos[1];
+    int n_pos = 1;
+    const struct opt opts[] = {
+        {"--params", NULL, OPT_STRING, &a.params_path, NULL},
+        {"--data", NULL, OPT_STRING, &a.data_path, NULL},
+        {"--algo", NULL, OPT_STRING, &a.algo_name, NULL},
+        {"--engine", NULL, OPT_STRING, &a.engine_name, NULL},
+        {"--repeat", NULL, OPT_INT, &a.repeat, NULL},
+        {"--threads", NULL, OPT_INT, &a.threads, &a.have_threads},
+        {"--json", NULL, OPT_FLAG, &a.json, NULL},
+        {"--gemm", NULL, OPT_FLAG, &a.gemm, NULL},
+        {"--shapes", NULL, OPT_STRING, &a.shapes, NULL},
+    };
+    int rc = cli_parse(&cmd_bench, argc, argv, opts, 9, pos, &n_pos);
+    if (rc) return rc < 0 ? EXIT_OK : rc;
+    if ((rc = check_common(&a))) return rc;
+    if (a.gemm) return bench_gemm(&a, n_pos);
+    if (a.shapes) return cli_usage_error(&cmd_bench, "--shapes applies to --gemm only");
+    if (n_pos != 1) return cli_usage_error(&cmd_bench, "expected one GRAPH file, or --gemm");
+    if (!a.params_path) return cli_usage_error(&cmd_bench, "--params PARAMS is required");
+    if (!a.data_path) return cli_usage_error(&cmd_bench, "--data DATA is required");
+    struct bench_job j = {0};
+    if ((rc = parse_algo(&a, &j))) return rc;
+    return bench_graph(pos[0], &a, &j);
+}
+
+const struct command cmd_bench = {
+    .name = "bench",
+    .run = bench_main,
+    .usage = "GRAPH --params PARAMS --data DATA --algo run|bptt|rtrl|eprop "
+             "[--engine online|reverse] [--repeat N] [--threads N] [--json]\n"
+             "   or: trellis bench --gemm [--shapes MxKxN,...] [--threads N] [--json]",
+    .summary = "time a computation (or this machine's GEMM): seconds, memory, GFLOP/s",
+    .help = "Reads the files once, runs one call to warm up, then times N calls. A call is\n"
+            "what `run` or `grad` computes without the files: forward and loss, plus the\n"
+            "gradient for bptt, rtrl and eprop. Prints min and median seconds per call,\n"
+            "the peak resident memory of the process (ru_maxrss), the runtime's peak bytes\n"
+            "of traces and stored history, the loss, validate's predicted multiply-adds\n"
+            "for the algorithm times B T, and the GFLOP/s achieved (2 MACs / median).\n"
+            "--gemm instead times the BLAS product C = A W^T (cblas_sgemm in float32) on\n"
+            "square sizes (the peak) and on the benchmark workloads' shapes.\n\n"
+            "options:\n"
+            "  --params PARAMS   parameter file\n"
+            "  --data DATA       data file (with a target for a gradient)\n"
+            "  --algo ALGO       run, bptt, rtrl or eprop\n"
+            "  --engine ENGINE   eprop only: online (default) or reverse\n"
+            "  --repeat N        timed calls after the warm-up (default 5)\n"
+            "  --threads N       BLAS threads (default: OPENBLAS_NUM_THREADS, else 1)\n"
+            "  --json            one JSON object instead of text\n"
+            "  --gemm            measure the BLAS GEMM rate instead of a graph\n"
+            "  --shapes LIST     --gemm: the products to time, MxKxN for [M x K] x [K x N],\n"
+            "                    separated by commas (default: the workloads' shapes)\n\n"
+            "example:\n"
+            "  trellis bench models/lsnn.json --params p.safetensors --data d.safetensors "
+            "--algo eprop --repeat 5\n"
+            "  trellis bench --gemm --shapes 32x128x128,512x1024x1024\n",
+};

@@ -1,0 +1,353 @@
+/* cmd_compare.c - `trellis compare GRAPH --params P --data D [--algos LIST]
+ * [--engine E] [--json]`: the gradients of several algorithms against the
+ * exact one (bptt) on the same graph, parameters and data, per tensor, per
+ * node, per depth and for the whole network, with the time and trace memory
+ * of each algorithm. The metrics and the depth are defined in
+ * runtime/compare.h; tools/compare_cli.h says how undefined values print. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tools/compare_cli.h"
+
+/* ---- the table ---- */
+
+struct table {
+    const struct compare_report *r;
+    int name_w, algo_w; /* widths of the first column and of the algo column */
+    bool any_late, any_undefined;
+};
+
+/* cosine: 4 decimals; ratios: 4 decimals in [1e-3, 1e4), else 3 digits with
+ * an exponent; "-" for NaN. */
+static void ratio_cell(char *buf, size_t cap, double v)
+{
+    if (v == 0 || (fabs(v) >= 1e-3 && fabs(v) < 1e4))
+        snprintf(buf, cap, "%.4f", v);
+    else
+        compare_cli_cell(buf, cap, v, 3);
+}
+
+static void print_metric_cells(struct table *t, const struct cmp_metrics *m)
+{
+    char c[32], e[32], n[32], s[32];
+    if (m->cosine == m->cosine)
+        snprintf(c, sizeof c, "%.4f", m->cosine);
+    else
+        snprintf(c, sizeof c, "-");
+    ratio_cell(e, sizeof e, m->rel_err);
+    ratio_cell(n, sizeof n, m->norm_ratio);
+    if (m->sign_agree == m->sign_agree)
+        snprintf(s, sizeof s, "%.1f%%", 100 * m->sign_agree);
+    else
+        snprintf(s, sizeof s, "-");
+    t->any_undefined = t->any_undefined || strcmp(c, "-") == 0 || strcmp(e, "-") == 0;
+    printf("  %9s %10s %10s %10s\n", c, e, n, s);
+}
+
+static void print_metric_header(const struct table *t)
+{
+    printf("  %-*s %9s %10s %10s %10s\n", t->algo_w, "algo", "cosine", "rel_err", "norm_ratio",
+           "sign_agree");
+}
+
+/* The rows of one item: its label columns on the first, one row per algorithm. */
+static void print_item(struct table *t, const char *label, const char *cols,
+                       const struct compare_item *it)
+{
+    for (int a = 0; a < t->r->n_algos; a++) {
+        printf("  %-*s %s", t->name_w, a ? "" : label, a ? "" : cols);
+        if (a) printf("%*s", (int)strlen(cols), "");
+        printf("  %-*s", t->algo_w, compare_algo_label(t->r->cost[a].algo));
+        print_metric_cells(t, &it->m[a]);
+    }
+}
+
+static void depth_text(char *buf, size_t cap, const struct compare_item *it, struct table *t)
+{
+    if (it->depth < 0)
+        snprintf(buf, cap, "none");
+    else
+        snprintf(buf, cap, "%d%s", it->depth, it->delayed_only ? "*" : "");
+    t->any_late = t->any_late || it->delayed_only;
+}
+
+static void print_tensors(struct table *t)
+{
+    printf("\nper tensor\n  %-*s %6s %8s", t->name_w, "tensor", "depth", "values");
+    print_metric_header(t);
+    for (int k = 0; k < t->r->n_tensors; k++) {
+        const struct compare_item *it = &t->r->tensors[k];
+        char d[32], cols[64];
+        depth_text(d, sizeof d, it, t);
+        snprintf(cols, sizeof cols, "%6s %8zu", d, it->count);
+        print_item(t, it->name, cols, it);
+    }
+}
+
+static void print_nodes(struct table *t)
+{
+    printf("\nper node (its tensors concatenated; mean_z: mean output per unit and step)\n");
+    printf("  %-*s %6s %8s %8s", t->name_w, "node", "depth", "values", "mean_z");
+    print_metric_header(t);
+    for (int k = 0; k < t->r->n_nodes; k++) {
+        const struct compare_item *it = &t->r->nodes[k];
+        char d[32], cols[64];
+        depth_text(d, sizeof d, it, t);
+        snprintf(cols, sizeof cols, "%6s %8zu %8.4f", d, it->count, t->r->mean_z[it->node]);
+        print_item(t, it->name, cols, it);
+    }
+}
+
+static void print_depths(struct table *t)
+{
+    printf("\nper depth (delay-0 edges to the loss; the tensors of a depth concatenated)\n");
+    printf("  %-*s %7s %8s", t->name_w, "depth", "tensors", "values");
+    print_metric_header(t);
+    for (int k = 0; k <= t->r->n_depths; k++) {
+        const struct compare_item *it = k < t->r->n_depths ? &t->r->depths[k] : &t->r->total;
+        char d[32], cols[64];
+        if (k == t->r->n_depths)
+            snprintf(d, sizeof d, "all");
+        else
+            depth_text(d, sizeof d, it, t);
+        snprintf(cols, sizeof cols, "%7d %8zu", it->n_tensors, it->count);
+        print_item(t, d, cols, it);
+    }
+}
+
+static void print_cost_row(const struct compare_cost *c, const char *note)
+{
+    char tb[32], hb[32];
+    compare_cli_bytes(tb, sizeof tb, c->trace_bytes);
+    compare_cli_bytes(hb, sizeof hb, c->history_bytes);
+    printf("  %-14s %10.4f %12s %12s %14.8g%s\n", compare_algo_label(c->algo), c->seconds, tb, hb,
+           c->loss, note);
+}
+
+static void print_costs(const struct compare_report *r)
+{
+    printf("\ntime and memory (wall time of the gradient call; peak bytes allocated during it)\n");
+    printf("  %-14s %10s %12s %12s %14s\n", "algo", "seconds", "traces", "history", "loss");
+    print_cost_row(&r->exact, "  (reference)");
+    for (int a = 0; a < r->n_algos; a++) print_cost_row(&r->cost[a], "");
+}
+
+static int algo_width(const struct compare_report *r)
+{
+    int w = 4;
+    for (int a = 0; a < r->n_algos; a++)
+        if ((int)strlen(compare_algo_label(r->cost[a].algo)) > w)
+            w = (int)strlen(compare_algo_label(r->cost[a].algo));
+    return w;
+}
+
+static int name_width(const struct compare_report *r)
+{
+    int w = 6;
+    for (int k = 0; k < r->n_tensors; k++)
+        if ((int)strlen(r->tensors[k].name) > w) w = (int)strlen(r->tensors[k].name);
+    return w;
+}
+
+static void print_text(const struct graph *g, const struct data *d, const struct compare_report *r)
+{
+    struct table t = {r, name_width(r), algo_width(r), false, false};
+    printf("%s: gradients against bptt (exact), %d samples x %d steps, %s\n", g->file, d->B, d->T,
+           TRL_PRECISION);
+    print_tensors(&t);
+    print_nodes(&t);
+    print_depths(&t);
+    print_costs(r);
+    if (t.any_late || t.any_undefined) printf("\n");
+    if (t.any_late)
+        printf("* delayed_only: no path of delay-0 edges reaches the loss, so eprop's "
+               "gradient is exactly 0\n");
+    if (t.any_undefined) printf("- undefined (0/0: a zero gradient)\n");
+}
+
+/* ---- JSON ---- */
+
+static json_t *metrics_json(const struct cmp_metrics *m)
+{
+    return json_pack("{s:o, s:o, s:o, s:o, s:o}", "cosine", compare_cli_json_real(m->cosine),
+                     "rel_err", compare_cli_json_real(m->rel_err), "norm_ratio",
+                     compare_cli_json_real(m->norm_ratio), "sign_agree",
+                     compare_cli_json_real(m->sign_agree), "norm", compare_cli_json_real(m->norm));
+}
+
+enum item_kind { ITEM_TENSOR, ITEM_NODE, ITEM_GROUP };
+
+static json_t *item_json(const struct graph *g, const struct compare_report *r,
+                         const struct compare_item *it, enum item_kind kind)
+{
+    json_t *o = json_object(), *by = json_object();
+    if (kind == ITEM_TENSOR) {
+        json_object_set_new(o, "name", json_string(it->name));
+        json_object_set_new(o, "node", json_string(g->nodes[it->node].id));
+    } else if (kind == ITEM_NODE) {
+        json_object_set_new(o, "id", json_string(it->name));
+        json_object_set_new(o, "mean_z", compare_cli_json_real(r->mean_z[it->node]));
+    }
+    json_object_set_new(o, "depth", it->depth >= 0 ? json_integer(it->depth) : json_null());
+    json_object_set_new(o, "delayed_only", json_boolean(it->delayed_only));
+    json_object_set_new(o, "tensors", json_integer(it->n_tensors));
+    json_object_set_new(o, "values", json_integer((json_int_t)it->count));
+    json_object_set_new(o, "norm_exact", compare_cli_json_real(it->m[0].norm_exact));
+    for (int a = 0; a < r->n_algos; a++)
+        json_object_set_new(by, compare_algo_label(r->cost[a].algo), metrics_json(&it->m[a]));
+    json_object_set_new(o, "algos", by);
+    return o;
+}
+
+static json_t *items_json(const struct graph *g, const struct compare_report *r,
+                          const struct compare_item *items, int n, enum item_kind kind)
+{
+    json_t *a = json_array();
+    for (int k = 0; k < n; k++) json_array_append_new(a, item_json(g, r, &items[k], kind));
+    return a;
+}
+
+static json_t *cost_json(const struct compare_cost *c)
+{
+    bool reverse = !grad_is_online(c->algo.algo, c->algo.engine);
+    return json_pack("{s:s, s:s, s:o, s:I, s:I, s:o}", "algo", grad_algo_names[c->algo.algo],
+                     "engine", reverse ? "reverse" : "online", "seconds",
+                     compare_cli_json_real(c->seconds), "trace_bytes", (json_int_t)c->trace_bytes,
+                     "history_bytes", (json_int_t)c->history_bytes, "loss",
+                     compare_cli_json_real(c->loss));
+}
+
+static int print_json(const struct graph *g, const struct data *d, const struct compare_report *r)
+{
+    json_t *algos = json_array(), *cost = json_array();
+    for (int a = 0; a < r->n_algos; a++)
+        json_array_append_new(algos, json_string(compare_algo_label(r->cost[a].algo)));
+    json_array_append_new(cost, cost_json(&r->exact));
+    for (int a = 0; a < r->n_algos; a++) json_array_append_new(cost, cost_json(&r->cost[a]));
+    json_t *o = json_pack("{s:s, s:s, s:i, s:i, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "graph",
+                          g->file, "precision", TRL_PRECISION, "batch", d->B, "steps", d->T,
+                          "exact", "bptt", "loss", compare_cli_json_real(r->exact.loss), "algos",
+                          algos, "tensors", items_json(g, r, r->tensors, r->n_tensors, ITEM_TENSOR),
+                          "nodes", items_json(g, r, r->nodes, r->n_nodes, ITEM_NODE), "depths",
+                          items_json(g, r, r->depths, r->n_depths, ITEM_GROUP), "total",
+                          item_json(g, r, &r->total, ITEM_GROUP), "cost", cost);
+    if (!o) return -1;
+    int rc = json_dumpf(o, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
+    printf("\n");
+    json_decref(o);
+    return rc;
+}
+
+/* ---- the command ---- */
+
+/* Loads params and data for g; NULL-free on failure with the errors printed. */
+static int load_inputs(const struct graph *g, const char *params_path, const char *data_path,
+                       trl_real **params, struct data **d)
+{
+    struct trl_errors err;
+    trl_errors_init(&err, g->file);
+    if (g->loss_node < 0) {
+        trl_errors_add(&err, "/loss",
+                       "the graph has no loss; add \"loss\": {\"node\": ID, "
+                       "\"type\": \"mse\"} to compare gradients");
+        return cli_input_error(&err);
+    }
+    trl_errors_init(&err, params_path);
+    *params = params_new(g);
+    if (!*params) {
+        trl_errors_add(&err, NULL, "out of memory for %zu parameters", g->n_param_values);
+        return cli_input_error(&err);
+    }
+    if (params_load(g, params_path, *params, &err)) return cli_input_error(&err);
+    trl_errors_init(&err, data_path);
+    *d = data_load(g, data_path, DATA_TARGET_REQUIRED, &err);
+    return *d ? EXIT_OK : cli_input_error(&err);
+}
+
+static int run_compare(const char *graph_path, const char *params_path, const char *data_path,
+                       const struct compare_algo *algos, int n_algos, bool as_json)
+{
+    struct graph *g = cli_load_graph(graph_path);
+    if (!g) return EXIT_INPUT;
+    trl_real *params = NULL;
+    struct data *d = NULL;
+    int status = load_inputs(g, params_path, data_path, &params, &d);
+    if (status == EXIT_OK) {
+        struct trl_errors err;
+        trl_errors_init(&err, graph_path);
+        struct compare_report *r = compare_new(g, params, d, algos, n_algos, &err);
+        if (!r)
+            status = cli_input_error(&err);
+        else if (as_json)
+            status = print_json(g, d, r) ? EXIT_INPUT : EXIT_OK;
+        else
+            print_text(g, d, r);
+        compare_free(r);
+    }
+    trl_free(params);
+    data_free(d);
+    graph_free(g);
+    return status;
+}
+
+static int compare_main(int argc, char **argv)
+{
+    const char *params_path = NULL, *data_path = NULL, *algos_list = "eprop", *engine = NULL;
+    const char *pos[1];
+    bool as_json = false;
+    int n_pos = 1;
+    const struct opt opts[] = {
+        {"--params", NULL, OPT_STRING, &params_path, NULL},
+        {"--data", NULL, OPT_STRING, &data_path, NULL},
+        {"--algos", NULL, OPT_STRING, &algos_list, NULL},
+        {"--engine", NULL, OPT_STRING, &engine, NULL},
+        {"--json", NULL, OPT_FLAG, &as_json, NULL},
+    };
+    int rc = cli_parse(&cmd_compare, argc, argv, opts, 5, pos, &n_pos);
+    if (rc) return rc < 0 ? EXIT_OK : rc;
+    if (n_pos != 1) return cli_usage_error(&cmd_compare, "expected one GRAPH file");
+    if (!params_path) return cli_usage_error(&cmd_compare, "--params PARAMS is required");
+    if (!data_path) return cli_usage_error(&cmd_compare, "--data DATA is required");
+    struct compare_algo algos[COMPARE_MAX_ALGOS];
+    int n_algos = compare_cli_algos(&cmd_compare, algos_list, engine, algos);
+    if (n_algos < 0) return EXIT_USAGE;
+    return run_compare(pos[0], params_path, data_path, algos, n_algos, as_json);
+}
+
+const struct command cmd_compare = {
+    .name = "compare",
+    .run = compare_main,
+    .usage = "GRAPH --params PARAMS --data DATA [--algos eprop,rtrl] [--engine online|reverse] "
+             "[--json]",
+    .summary = "compare gradients of eprop/rtrl with the exact one, per tensor, node and depth",
+    .help = "Computes the exact gradient (bptt) and the gradient of every algorithm of\n"
+            "--algos on the same graph, parameters and data, and compares them for every\n"
+            "trainable tensor, every node (its tensors concatenated), every depth (the\n"
+            "tensors of that depth concatenated) and the whole network. Then the wall time\n"
+            "and peak trace and history memory of each gradient call.\n\n"
+            "metrics (g: the algorithm's gradient, e: the exact one):\n"
+            "  cosine       <g, e> / (|g| |e|)\n"
+            "  rel_err      |g - e| / |e|\n"
+            "  norm_ratio   |g| / |e|\n"
+            "  sign_agree   fraction of entries with sign(g) == sign(e), where sign(0) = 0\n"
+            "               (two zeros agree; a zero against a nonzero does not)\n"
+            "  depth        least number of delay-0 edges on a path from the tensor's node\n"
+            "               to the loss node (delayed edges count 0; the loss node's own\n"
+            "               tensors: 0; \"none\": no path)\n"
+            "  *            delayed_only: no path of delay-0 edges reaches the loss; eprop,\n"
+            "               which holds the source of every delayed edge constant, gives 0\n"
+            "Undefined values (0/0, e.g. the cosine of a zero gradient) print as \"-\" and\n"
+            "are null in JSON.\n\n"
+            "options:\n"
+            "  --params PARAMS   parameter file\n"
+            "  --data DATA       data file with a target\n"
+            "  --algos LIST      comma-separated, from bptt, rtrl, eprop (default eprop)\n"
+            "  --engine ENGINE   eprop's engine: online (default) or reverse\n"
+            "  --json            one JSON object instead of the tables\n\n"
+            "example:\n"
+            "  trellis init models/skip_stack.json --seed 1 -o p.safetensors\n"
+            "  trellis data delayed_xor --graph models/skip_stack.json --batch 8 -o d.safetensors\n"
+            "  trellis compare models/skip_stack.json --params p.safetensors --data "
+            "d.safetensors --algos eprop,rtrl\n",
+};
