@@ -2,6 +2,7 @@
  * and purpose, so trl_free can keep the counts without a table. */
 #include "runtime/alloc.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@ struct block_header {
 };
 
 static struct trl_mem_stats stats;
+static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER; /* shards allocate in parallel */
 
 size_t trl_mul2(size_t a, size_t b)
 {
@@ -32,9 +34,11 @@ void *trl_alloc(size_t n, size_t size, enum trl_mem_kind kind)
     memset(h + 1, 0, bytes);
     h->bytes = bytes;
     h->kind = kind;
+    pthread_mutex_lock(&stats_lock);
     stats.current[kind] += bytes;
     if (stats.current[kind] > stats.peak[kind]) stats.peak[kind] = stats.current[kind];
     stats.n_alloc++;
+    pthread_mutex_unlock(&stats_lock);
     return h + 1;
 }
 
@@ -42,7 +46,9 @@ void trl_free(void *p)
 {
     if (!p) return;
     struct block_header *h = (struct block_header *)p - 1;
+    pthread_mutex_lock(&stats_lock);
     stats.current[h->kind] -= h->bytes;
+    pthread_mutex_unlock(&stats_lock);
     free(h);
 }
 

@@ -38,6 +38,7 @@ struct data *data_new(const struct graph *g, int B, int T)
     if (!d) return NULL;
     d->B = B;
     d->T = T;
+    d->loss_B = B;
     size_t BT = trl_mul2((size_t)B, (size_t)T);
     for (int i = 0; i < g->n_nodes; i++) {
         if (!g->nodes[i].op->is_input) continue;
@@ -166,6 +167,7 @@ struct data *data_load(const struct graph *g, const char *path, enum data_target
         data_free(d);
         return NULL;
     }
+    d->loss_B = d->B;
     return d;
 }
 

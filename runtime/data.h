@@ -16,6 +16,7 @@
 
 struct data {
     int B, T;
+    int loss_B;       /* the batch size the loss averages over: B, or a whole batch's for a view */
     trl_real **x;     /* per node index: [B, T, size] for input nodes, NULL otherwise */
     trl_real *target; /* [B, T, K], or NULL */
     trl_real *mask;   /* [B, T], or NULL for all ones */

@@ -37,7 +37,7 @@ static double cross_entropy_row(int K, const trl_real *y, const trl_real *tg, do
 double loss_step(enum loss_type type, const struct data *d, int t, int K, const trl_real *y,
                  trl_real *dy)
 {
-    const double scale = 1.0 / d->B;
+    const double scale = 1.0 / d->loss_B;
     double total = 0;
     for (int b = 0; b < d->B; b++) {
         size_t bt = (size_t)b * d->T + t;

@@ -17,6 +17,19 @@ struct run_result {
     double loss;
 };
 
+/* What a forward pass over a batch records (every field optional). */
+struct run_request {
+    trl_real **out;          /* per graph output: z as [B, T, size] */
+    trl_real *loss_z;        /* the loss node's z as [B, T, K] */
+    double *const *unit_sum; /* per node (NULL entries skipped): sum of z over samples and steps */
+    double loss;             /* result: the loss, when the data has a target */
+};
+
+/* A forward pass over d, the batch split over threads (runtime/parallel.h).
+ * 0, or -1 (out of memory, with err set). */
+int run_batch(const struct graph *g, const trl_real *params, const struct data *d,
+              struct run_request *req, struct trl_errors *err);
+
 /* 0, or -1 (out of memory, with err set). Free the result with
  * run_result_free. */
 int run_forward(const struct graph *g, const trl_real *params, const struct data *d,

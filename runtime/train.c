@@ -8,7 +8,7 @@
 
 #include "runtime/alloc.h"
 #include "runtime/loss.h"
-#include "runtime/net.h"
+#include "runtime/run.h"
 #include "runtime/safetensors.h"
 
 static double now_seconds(void)
@@ -77,47 +77,19 @@ double train_nmse(const struct data *d, const trl_real *y, int K)
     return weight > 0 && var > 0 ? err / var : NAN;
 }
 
-/* A forward pass over d: the loss, the loss node's z as [B, T, K] (y may be
- * NULL) and, per node, the sum over samples and steps of each unit's z
- * (unit_sum may be NULL; entries of nodes not wanted may be NULL). */
-static int forward_pass(const struct graph *g, const trl_real *params, const struct data *d,
-                        double *loss, trl_real *y, double *const *unit_sum)
-{
-    struct net *net = net_new(g, params, d->B, 0);
-    if (!net) return -1;
-    const int K = g->loss_node >= 0 ? g->nodes[g->loss_node].size : 0;
-    *loss = 0;
-    for (int t = 0; t < d->T; t++) {
-        net_step(net, d);
-        if (K && d->target) {
-            const trl_real *z = net_z(net, g->loss_node, t);
-            *loss += loss_step(g->loss_type, d, t, K, z, NULL);
-            for (int b = 0; y && b < d->B; b++)
-                memcpy(y + ((size_t)b * d->T + t) * K, z + (size_t)b * K, (size_t)K * sizeof *z);
-        }
-        for (int i = 0; unit_sum && i < g->n_nodes; i++) {
-            if (!unit_sum[i]) continue;
-            const int N = g->nodes[i].size;
-            const trl_real *z = net_z(net, i, t);
-            for (int b = 0; b < d->B; b++)
-                for (int j = 0; j < N; j++) unit_sum[i][j] += z[(size_t)b * N + j];
-        }
-    }
-    net_free(net);
-    return 0;
-}
-
 int train_evaluate(const struct graph *g, const trl_real *params, const struct data *d,
                    struct train_eval *out, struct trl_errors *err)
 {
     const int K = g->nodes[g->loss_node].size;
     trl_real *y =
         trl_alloc(trl_mul3((size_t)d->B, (size_t)d->T, (size_t)K), sizeof *y, TRL_MEM_MISC);
-    if (!y || forward_pass(g, params, d, &out->loss, y, NULL)) {
+    struct run_request req = {.loss_z = y};
+    if (!y || run_batch(g, params, d, &req, err)) {
         trl_free(y);
         trl_errors_add(err, NULL, "out of memory evaluating a batch of %d", d->B);
         return -1;
     }
+    out->loss = req.loss;
     out->accuracy = g->loss_type == LOSS_CROSS_ENTROPY ? train_accuracy(d, y, K) : NAN;
     out->nmse = g->loss_type == LOSS_MSE ? train_nmse(d, y, K) : NAN;
     trl_free(y);
@@ -181,8 +153,10 @@ static int rate_regulariser(struct train_state *s, const struct data *d, double 
     if (c->rate_weight == 0) return 0;
     for (int i = 0; i < g->n_nodes; i++)
         if (s->unit_sum[i]) memset(s->unit_sum[i], 0, (size_t)g->nodes[i].size * sizeof(double));
-    double task_loss;
-    if (forward_pass(g, s->params, d, &task_loss, NULL, s->unit_sum)) return -1;
+    struct run_request req = {.unit_sum = s->unit_sum};
+    struct trl_errors err;
+    trl_errors_init(&err, "");
+    if (run_batch(g, s->params, d, &req, &err)) return -1;
     const double steps = (double)d->T * d->B, r0 = c->rate_target_hz / 1000.0;
     for (int i = 0; i < g->n_nodes; i++) {
         if (!s->unit_sum[i]) continue;

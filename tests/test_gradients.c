@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "runtime/grad.h"
+#include "runtime/parallel.h"
 #include "runtime/trace_plan.h"
 #include "tests/support/randgraph.h"
 #include "tests/support/testutil.h"
@@ -255,6 +256,7 @@ static size_t trace_bytes(const struct graph *g, const trl_real *params, const s
 
 START_TEST(online_memory_constant_in_T)
 {
+    trl_set_threads(1); /* one engine, so the peak is every trace at once */
     struct fixture fx;
     fixture_load(&fx, _i == 0 ? "alif_adaptation" : "dag_skip");
     const enum grad_algo algos[2] = {GRAD_RTRL, GRAD_EPROP};
@@ -272,6 +274,47 @@ START_TEST(online_memory_constant_in_T)
         data_free(d500);
     }
     fixture_free(&fx);
+    trl_set_threads(0);
+}
+END_TEST
+
+/* The batch split over threads (runtime/parallel.h) gives the gradient of
+ * the whole batch: 1, 2 and 3 threads agree to rounding, for every engine,
+ * with shards of unequal size. */
+START_TEST(threads_agree)
+{
+    static const enum grad_algo algos[] = {GRAD_BPTT, GRAD_RTRL, GRAD_EPROP, GRAD_EPROP};
+    static const enum grad_engine engines[] = {GRAD_ENGINE_DEFAULT, GRAD_ENGINE_DEFAULT,
+                                               GRAD_ENGINE_ONLINE, GRAD_ENGINE_REVERSE};
+    struct randgraph_opts o = {.max_hidden = 5};
+    for (uint64_t seed = 1; seed <= 10; seed++) {
+        char *json = randgraph_json(seed * 4099, &o);
+        struct graph *g = tu_graph(json);
+        trl_real *params = params_new(g), *g1 = params_new(g), *gn = params_new(g);
+        params_init(g, seed, params);
+        struct data *d = randgraph_data(g, seed, 5, 9);
+        struct trl_errors err;
+        trl_errors_init(&err, "threads");
+        for (int a = 0; a < 4; a++) {
+            double l1, ln;
+            trl_set_threads(1);
+            ck_assert_int_eq(grad_compute(g, params, d, algos[a], engines[a], g1, &l1, &err), 0);
+            for (int n = 2; n <= 3; n++) {
+                trl_set_threads(n);
+                ck_assert_int_eq(grad_compute(g, params, d, algos[a], engines[a], gn, &ln, &err),
+                                 0);
+                ck_assert_int_eq(tu_compare_grads(g, gn, g1, TOL_AGREE, "threads"), 0);
+                ck_assert(fabs(ln - l1) <= 1e-6 * fabs(l1));
+            }
+        }
+        trl_set_threads(0);
+        trl_free(params);
+        trl_free(g1);
+        trl_free(gn);
+        data_free(d);
+        graph_free(g);
+        free(json);
+    }
 }
 END_TEST
 
@@ -294,6 +337,7 @@ int main(void)
     tcase_add_loop_test(tr, smooth_bptt_matches_finite_differences, 0, 2);
 #endif
     tcase_add_loop_test(tr, online_memory_constant_in_T, 0, 2);
+    tcase_add_test(tr, threads_agree);
     suite_add_tcase(s, tr);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

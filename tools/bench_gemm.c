@@ -14,11 +14,11 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "runtime/alloc.h"
 #include "runtime/real.h"
 #include "runtime/rng.h"
+#include "tools/bench_proc.h"
 #include "tools/cli.h"
 
 #define GEMM_TRIALS    3
@@ -32,13 +32,6 @@ static const struct gemm_shape workload_shapes[] = {
     {32, 200, 200}, {16000, 80, 200}, {32, 128, 128},    {6400, 128, 128},  {16, 128, 128},
     {16, 96, 128},  {16, 1024, 1024}, {1600, 128, 1024}, {512, 1024, 1024},
 };
-
-double bench_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static trl_real *random_matrix(int rows, int cols, struct rng *r)
 {

@@ -26,9 +26,6 @@ struct gemm_result {
     double gflops;
 };
 
-/* Seconds from a monotonic clock. */
-double bench_now(void);
-
 /* Times one shape; 0, or -1 if out of memory. */
 int gemm_time(struct gemm_shape s, double budget, struct gemm_result *r);
 
