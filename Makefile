@@ -51,13 +51,13 @@ endef
 $(foreach v,$(VARIANTS),$(eval $(call variant,$(v))))
 
 bin/trellis: build/f32/trellis
-	@mkdir -p bin && cp $< $@
+	@mkdir -p bin && cp $< $@.tmp && mv -f $@.tmp $@
 bin/trellis-f64: build/f64/trellis
-	@mkdir -p bin && cp $< $@
+	@mkdir -p bin && cp $< $@.tmp && mv -f $@.tmp $@
 lib/libtrellis.a: build/f32/libtrellis.a
-	@mkdir -p lib && cp $< $@
+	@mkdir -p lib && cp $< $@.tmp && mv -f $@.tmp $@
 lib/libtrellis-f64.a: build/f64/libtrellis.a
-	@mkdir -p lib && cp $< $@
+	@mkdir -p lib && cp $< $@.tmp && mv -f $@.tmp $@
 
 TESTS_f64 := $(patsubst tests/%.c,build/san-f64/tests/%,$(TEST_SRC))
 TESTS_f32 := $(patsubst tests/%.c,build/san-f32/tests/%,$(TEST_SRC))
@@ -77,6 +77,11 @@ lint:
 
 clean:
 	rm -rf build bin lib
+
+# The benchmark table (bench/README.md): pass options in BENCH_ARGS, e.g.
+# make bench BENCH_ARGS="--only lsnn --repeat 3" or BENCH_ARGS=--memory.
+bench: bin/trellis
+	python3 bench/run_bench.py $(BENCH_ARGS)
 
 .PHONY: all check format lint clean bench
 .SECONDARY:

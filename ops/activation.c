@@ -4,6 +4,16 @@
 #include <math.h>
 #include <string.h>
 
+#include "ops/fastmath.h"
+
+#ifdef TRELLIS_F64
+#define TANH(x)    tanh(x)
+#define SIGMOID(x) (1.0 / (1.0 + exp(-(x))))
+#else /* float32: vectorisable versions (ops/fastmath.h) */
+#define TANH(x)    fast_tanhf(x)
+#define SIGMOID(x) fast_sigmoidf(x)
+#endif
+
 const char *const activation_names[ACT_COUNT] = {"identity", "tanh", "sigmoid", "relu"};
 
 int activation_find(const char *s)
@@ -13,14 +23,14 @@ int activation_find(const char *s)
     return -1;
 }
 
-void activation_apply(int act, int n, const trl_real *h, trl_real *z)
+TRL_HOT void activation_apply(int act, int n, const trl_real *h, trl_real *z)
 {
     switch (act) {
     case ACT_TANH:
-        for (int i = 0; i < n; i++) z[i] = tanh(h[i]);
+        for (int i = 0; i < n; i++) z[i] = TANH(h[i]);
         break;
     case ACT_SIGMOID:
-        for (int i = 0; i < n; i++) z[i] = 1.0 / (1.0 + exp(-(double)h[i]));
+        for (int i = 0; i < n; i++) z[i] = SIGMOID(h[i]);
         break;
     case ACT_RELU:
         for (int i = 0; i < n; i++) z[i] = h[i] > 0 ? h[i] : 0;
@@ -30,7 +40,8 @@ void activation_apply(int act, int n, const trl_real *h, trl_real *z)
     }
 }
 
-void activation_derivative(int act, int n, const trl_real *h, const trl_real *z, trl_real *dzdh)
+TRL_HOT void activation_derivative(int act, int n, const trl_real *h, const trl_real *z,
+                                   trl_real *dzdh)
 {
     switch (act) {
     case ACT_TANH:

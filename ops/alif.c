@@ -50,8 +50,9 @@ static void alif_prepare(void *params, double dt)
     p->rho = exp(-dt / p->tau_a);
 }
 
-static void alif_forward(const void *params, int rows, int size, const trl_real *I,
-                         const trl_real *h_prev, const trl_real *z_prev, trl_real *h, trl_real *z)
+TRL_HOT static void alif_forward(const void *params, int rows, int size, const trl_real *I,
+                                 const trl_real *h_prev, const trl_real *z_prev, trl_real *h,
+                                 trl_real *z)
 {
     const struct alif_params *p = params;
     const trl_real alpha = (trl_real)p->alpha, rho = (trl_real)p->rho;
@@ -68,8 +69,8 @@ static void alif_forward(const void *params, int rows, int size, const trl_real 
     }
 }
 
-static void alif_output_jacobian(const void *params, int rows, int size, const trl_real *h,
-                                 const trl_real *z, trl_real *dzdh)
+TRL_HOT static void alif_output_jacobian(const void *params, int rows, int size, const trl_real *h,
+                                         const trl_real *z, trl_real *dzdh)
 {
     const struct alif_params *p = params;
     const trl_real v_th = (trl_real)p->v_th, beta = (trl_real)p->beta;
@@ -85,8 +86,8 @@ static void alif_output_jacobian(const void *params, int rows, int size, const t
     }
 }
 
-static void alif_state_jacobian(const void *params, int rows, int size, const trl_real *h_prev,
-                                trl_real *J)
+TRL_HOT static void alif_state_jacobian(const void *params, int rows, int size,
+                                        const trl_real *h_prev, trl_real *J)
 {
     const struct alif_params *p = params;
     const trl_real alpha = (trl_real)p->alpha, rho = (trl_real)p->rho;

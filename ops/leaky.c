@@ -32,8 +32,9 @@ static void leaky_prepare(void *params, double dt)
     p->alpha = exp(-dt / p->tau_m);
 }
 
-static void leaky_forward(const void *params, int rows, int size, const trl_real *I,
-                          const trl_real *h_prev, const trl_real *z_prev, trl_real *h, trl_real *z)
+TRL_HOT static void leaky_forward(const void *params, int rows, int size, const trl_real *I,
+                                  const trl_real *h_prev, const trl_real *z_prev, trl_real *h,
+                                  trl_real *z)
 {
     const struct leaky_params *p = params;
     const trl_real alpha = (trl_real)p->alpha, gain = (trl_real)(1.0 - p->alpha);

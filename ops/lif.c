@@ -40,8 +40,9 @@ static void lif_prepare(void *params, double dt)
     p->alpha = exp(-dt / p->tau_m);
 }
 
-static void lif_forward(const void *params, int rows, int size, const trl_real *I,
-                        const trl_real *h_prev, const trl_real *z_prev, trl_real *h, trl_real *z)
+TRL_HOT static void lif_forward(const void *params, int rows, int size, const trl_real *I,
+                                const trl_real *h_prev, const trl_real *z_prev, trl_real *h,
+                                trl_real *z)
 {
     const struct lif_params *p = params;
     const trl_real alpha = (trl_real)p->alpha, v_th = (trl_real)p->v_th;
@@ -52,8 +53,8 @@ static void lif_forward(const void *params, int rows, int size, const trl_real *
     }
 }
 
-static void lif_output_jacobian(const void *params, int rows, int size, const trl_real *h,
-                                const trl_real *z, trl_real *dzdh)
+TRL_HOT static void lif_output_jacobian(const void *params, int rows, int size, const trl_real *h,
+                                        const trl_real *z, trl_real *dzdh)
 {
     const struct lif_params *p = params;
     (void)z;
@@ -61,8 +62,8 @@ static void lif_output_jacobian(const void *params, int rows, int size, const tr
     for (int i = 0; i < n; i++) dzdh[i] = spike_psi(p->gamma, p->v_th, h[i] - (trl_real)p->v_th);
 }
 
-static void lif_state_jacobian(const void *params, int rows, int size, const trl_real *h_prev,
-                               trl_real *J)
+TRL_HOT static void lif_state_jacobian(const void *params, int rows, int size,
+                                       const trl_real *h_prev, trl_real *J)
 {
     const struct lif_params *p = params;
     const trl_real alpha = (trl_real)p->alpha, v_th = (trl_real)p->v_th;

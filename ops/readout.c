@@ -29,9 +29,9 @@ static void readout_prepare(void *params, double dt)
     p->kappa = exp(-dt / p->tau);
 }
 
-static void readout_forward(const void *params, int rows, int size, const trl_real *I,
-                            const trl_real *h_prev, const trl_real *z_prev, trl_real *h,
-                            trl_real *z)
+TRL_HOT static void readout_forward(const void *params, int rows, int size, const trl_real *I,
+                                    const trl_real *h_prev, const trl_real *z_prev, trl_real *h,
+                                    trl_real *z)
 {
     const struct readout_params *p = params;
     const trl_real kappa = (trl_real)p->kappa;

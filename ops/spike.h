@@ -15,10 +15,12 @@ static inline trl_real spike(trl_real u)
     return u > 0 ? 1 : 0;
 }
 
+/* In the binary's precision, so that a loop over units vectorises. */
 static inline trl_real spike_psi(double gamma, double v_th, trl_real u)
 {
-    double r = 1.0 - fabs((double)u) / v_th;
-    return r > 0 ? (trl_real)(gamma / v_th * r) : 0;
+    const trl_real th = (trl_real)v_th, height = (trl_real)(gamma / v_th);
+    const trl_real r = 1 - (u < 0 ? -u : u) / th;
+    return r > 0 ? height * r : 0;
 }
 
 #endif

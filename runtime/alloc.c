@@ -27,11 +27,17 @@ size_t trl_mul3(size_t a, size_t b, size_t c)
 
 void *trl_alloc(size_t n, size_t size, enum trl_mem_kind kind)
 {
+    void *p = trl_alloc_uninit(n, size, kind);
+    if (p) memset(p, 0, n * size);
+    return p;
+}
+
+void *trl_alloc_uninit(size_t n, size_t size, enum trl_mem_kind kind)
+{
     size_t bytes = trl_mul2(n, size);
     if (bytes > TRL_ALLOC_MAX) return NULL;
     struct block_header *h = malloc(sizeof *h + (bytes ? bytes : 1));
     if (!h) return NULL;
-    memset(h + 1, 0, bytes);
     h->bytes = bytes;
     h->kind = kind;
     pthread_mutex_lock(&stats_lock);

@@ -27,6 +27,10 @@ enum trl_mem_kind {
 /* Zeroed memory of n * size bytes, or NULL if the product overflows, exceeds
  * TRL_ALLOC_MAX or malloc fails. Free with trl_free. */
 void *trl_alloc(size_t n, size_t size, enum trl_mem_kind kind);
+/* The same without zeroing, for arrays every element of which is written
+ * before it is read (stored history, traces): large blocks then cost no
+ * pass over memory before their first use. */
+void *trl_alloc_uninit(size_t n, size_t size, enum trl_mem_kind kind);
 void trl_free(void *p);
 
 struct trl_mem_stats {

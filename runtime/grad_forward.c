@@ -443,16 +443,16 @@ static int forward_alloc(struct forward *f, const trl_real *params)
     if (!f->net || !f->trace || !f->dzdh) return -1;
     for (int s = 0; s < f->plan->n_slots; s++) {
         const struct trace_slot *sl = &f->plan->slots[s];
-        f->trace[s] =
-            trl_alloc(trl_mul3((size_t)sl->depth, B, sl->values), sizeof(trl_real), TRL_MEM_TRACE);
+        f->trace[s] = trl_alloc_uninit(trl_mul3((size_t)sl->depth, B, sl->values), sizeof(trl_real),
+                                       TRL_MEM_TRACE);
         if (!f->trace[s]) return -1;
     }
     for (int i = 0; i < g->n_nodes; i++) {
         if (!f->plan->n_node_slots[i]) continue;
         const struct graph_node *n = &g->nodes[i];
-        f->dzdh[i] =
-            trl_alloc(trl_mul3((size_t)f->plan->depth[i], B, (size_t)n->op->n_state * n->size),
-                      sizeof(trl_real), TRL_MEM_TRACE);
+        f->dzdh[i] = trl_alloc_uninit(
+            trl_mul3((size_t)f->plan->depth[i], B, (size_t)n->op->n_state * n->size),
+            sizeof(trl_real), TRL_MEM_TRACE);
         if (!f->dzdh[i]) return -1;
     }
     f->J = trl_alloc(B * OP_MAX_STATE * OP_MAX_STATE, n_max * sizeof(trl_real), TRL_MEM_STATE);
@@ -517,6 +517,7 @@ static void forward_step(struct forward *f, int t, trl_real *grad, double *loss)
     if (!f->step_grad) return;
     zero_no_self_diagonals(g, f->step_grad);
     f->hooks->on_step(f->hooks->ctx, t, f->step_grad);
+    net_sync_weights(f->net); /* the update changed the weights */
     for (size_t k = 0; k < g->n_param_values; k++) grad[k] += f->step_grad[k];
 }
 

@@ -82,7 +82,8 @@ static int reverse_alloc(struct reverse *r, const trl_real *params)
         if (state * OP_MAX_STATE > big) big = state * OP_MAX_STATE;
         if (n->op->is_input) continue;
         r->dh_next[i] = trl_alloc(B, state * sizeof(trl_real), TRL_MEM_STATE);
-        r->dI[i] = trl_alloc(trl_mul2(T, B), (size_t)n->size * sizeof(trl_real), TRL_MEM_HISTORY);
+        r->dI[i] = trl_alloc_uninit(trl_mul2(T, B), (size_t)n->size * sizeof(trl_real),
+                                    TRL_MEM_HISTORY); /* written at every step */
         if (!r->dh_next[i] || !r->dI[i]) return -1;
     }
     r->dzdh = trl_alloc(B, big * sizeof(trl_real), TRL_MEM_STATE);

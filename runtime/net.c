@@ -1,6 +1,7 @@
 /* net.c - see net.h. */
 #include "runtime/net.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "runtime/alloc.h"
@@ -41,6 +42,55 @@ size_t net_state_bytes(const struct graph *g, int B)
     return values * sizeof(trl_real);
 }
 
+/* Edges whose source may be mostly zeros: spiking nodes and inputs. */
+static bool edge_may_be_sparse(const struct graph *g, const struct graph_edge *e)
+{
+    const struct op_kind *op = g->nodes[e->src].op;
+    return op->spiking || op->is_input;
+}
+
+void net_sync_weights(struct net *net)
+{
+    const struct graph *g = net->g;
+    for (int k = 0; k < g->n_edges; k++) {
+        if (!net->wt[k]) continue;
+        const struct graph_edge *e = &g->edges[k];
+        const int N = g->nodes[e->dst].size, K = g->nodes[e->src].size;
+        const trl_real *W = net->params + g->params[e->param].offset;
+        for (int i = 0; i < N; i++)
+            for (int j = 0; j < K; j++) net->wt[k][(size_t)j * N + i] = W[(size_t)i * K + j];
+    }
+}
+
+static int alloc_transposed(struct net *net)
+{
+    const struct graph *g = net->g;
+    net->wt = trl_alloc((size_t)g->n_edges + 1, sizeof *net->wt, TRL_MEM_STATE);
+    if (!net->wt) return -1;
+    for (int k = 0; k < g->n_edges; k++) {
+        if (!edge_may_be_sparse(g, &g->edges[k])) continue;
+        net->wt[k] = trl_alloc(g->params[g->edges[k].param].count, sizeof(trl_real), TRL_MEM_STATE);
+        if (!net->wt[k]) return -1;
+    }
+    net_sync_weights(net);
+    return 0;
+}
+
+/* The event lists of a node whose output can be sparse. */
+static int alloc_events(struct net *net, int i)
+{
+    const struct op_kind *op = net->g->nodes[i].op;
+    for (int k = 0; k < 2; k++) {
+        struct net_events *ev = &net->nodes[i].ev[k];
+        ev->t = -1;
+        if (!op->spiking && !op->is_input) continue;
+        ev->pos = trl_alloc(net->nodes[i].z_len, sizeof(int), TRL_MEM_STATE);
+        ev->start = trl_alloc((size_t)net->B + 1, sizeof(int), TRL_MEM_STATE);
+        if (!ev->pos || !ev->start) return -1;
+    }
+    return 0;
+}
+
 struct net *net_new(const struct graph *g, const trl_real *params, int B, int keep_steps)
 {
     struct net *net = trl_alloc(1, sizeof *net, TRL_MEM_STATE);
@@ -52,7 +102,7 @@ struct net *net_new(const struct graph *g, const trl_real *params, int B, int ke
     size_t big = trl_mul2((size_t)B, largest_state(g));
     net->zeros = trl_alloc(big, sizeof(trl_real), TRL_MEM_STATE);
     net->I = trl_alloc(big, sizeof(trl_real), TRL_MEM_STATE);
-    if (!net->nodes || !net->zeros || !net->I) goto fail;
+    if (!net->nodes || !net->zeros || !net->I || alloc_transposed(net)) goto fail;
     for (int i = 0; i < g->n_nodes; i++) {
         const struct graph_node *n = &g->nodes[i];
         struct net_node *s = &net->nodes[i];
@@ -61,10 +111,11 @@ struct net *net_new(const struct graph *g, const trl_real *params, int B, int ke
         s->z_depth = ring_depth(max_out_delay(g, i) + 1, ring_depth(2, keep_steps));
         s->h_depth = ring_depth(2, keep_steps);
         enum trl_mem_kind kind = keep_steps > 2 ? TRL_MEM_HISTORY : TRL_MEM_STATE;
-        s->z = trl_alloc((size_t)s->z_depth, s->z_len * sizeof(trl_real), kind);
-        if (!s->z) goto fail;
+        /* every slot is written before it is read (t < 0 reads net->zeros) */
+        s->z = trl_alloc_uninit((size_t)s->z_depth, s->z_len * sizeof(trl_real), kind);
+        if (!s->z || alloc_events(net, i)) goto fail;
         if (s->h_len) {
-            s->h = trl_alloc((size_t)s->h_depth, s->h_len * sizeof(trl_real), kind);
+            s->h = trl_alloc_uninit((size_t)s->h_depth, s->h_len * sizeof(trl_real), kind);
             if (!s->h) goto fail;
         }
     }
@@ -81,8 +132,15 @@ void net_free(struct net *net)
         for (int i = 0; i < net->g->n_nodes; i++) {
             trl_free(net->nodes[i].z);
             trl_free(net->nodes[i].h);
+            for (int k = 0; k < 2; k++) {
+                trl_free(net->nodes[i].ev[k].pos);
+                trl_free(net->nodes[i].ev[k].start);
+            }
         }
     trl_free(net->nodes);
+    if (net->wt)
+        for (int k = 0; k < net->g->n_edges; k++) trl_free(net->wt[k]);
+    trl_free(net->wt);
     trl_free(net->zeros);
     trl_free(net->I);
     trl_free(net);
@@ -95,6 +153,7 @@ void net_reset(struct net *net)
         struct net_node *s = &net->nodes[i];
         memset(s->z, 0, (size_t)s->z_depth * s->z_len * sizeof(trl_real));
         if (s->h) memset(s->h, 0, (size_t)s->h_depth * s->h_len * sizeof(trl_real));
+        s->ev[0].t = s->ev[1].t = -1;
     }
 }
 
@@ -123,7 +182,46 @@ const trl_real *net_h(const struct net *net, int node, int t)
     return t < 0 ? net->zeros : s->h + (size_t)(t % s->h_depth) * s->h_len;
 }
 
-void net_input(const struct net *net, int node, int t, trl_real *out)
+/* The nonzero outputs of node i at step t >= 0 (found on first use). */
+TRL_HOT static const struct net_events *node_events(struct net *net, int i, int t)
+{
+    struct net_events *ev = &net->nodes[i].ev[t % 2];
+    if (ev->t == t) return ev;
+    const int K = net->g->nodes[i].size;
+    const trl_real *z = net_z(net, i, t);
+    int count = 0;
+    for (int b = 0; b < net->B; b++) {
+        const trl_real *zb = z + (size_t)b * K;
+        ev->start[b] = count;
+        for (int k = 0; k < K; k++) {
+            ev->pos[count] = k;
+            count += zb[k] != 0;
+        }
+    }
+    ev->start[net->B] = count;
+    ev->t = t;
+    return ev;
+}
+
+/* out [B][N] += z [B][K] W^T from the transposed weights wt [K][N], one row
+ * of wt per nonzero z, if at most a quarter of z is nonzero; returns false
+ * (nothing done) otherwise, for a GEMM. */
+TRL_HOT static bool add_events(trl_real *out, const trl_real *z, const trl_real *wt, int B, int N,
+                               int K, const struct net_events *ev)
+{
+    if (4 * (size_t)ev->start[B] > (size_t)B * K) return false;
+    for (int b = 0; b < B; b++) {
+        const trl_real *zb = z + (size_t)b * K;
+        trl_real *ob = out + (size_t)b * N;
+        for (int e = ev->start[b]; e < ev->start[b + 1]; e++) {
+            const trl_real v = zb[ev->pos[e]], *w = wt + (size_t)ev->pos[e] * N;
+            for (int i = 0; i < N; i++) ob[i] += v * w[i];
+        }
+    }
+    return true;
+}
+
+void net_input(struct net *net, int node, int t, trl_real *out)
 {
     const struct graph *g = net->g;
     const struct graph_node *n = &g->nodes[node];
@@ -138,9 +236,13 @@ void net_input(const struct net *net, int node, int t, trl_real *out)
         const struct graph_edge *e = &g->edges[n->in[k]];
         if (t - e->delay < 0) continue; /* the source was 0 before t = 0 */
         const int src = g->nodes[e->src].size;
+        const trl_real *z = net_z(net, e->src, t - e->delay);
+        if (net->wt[n->in[k]] && add_events(out, z, net->wt[n->in[k]], B, size, src,
+                                            node_events(net, e->src, t - e->delay)))
+            continue;
         const trl_real *W = net->params + g->params[e->param].offset;
-        trl_gemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, size, src, 1,
-                 net_z(net, e->src, t - e->delay), src, W, src, 1, out, size);
+        trl_gemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, size, src, 1, z, src, W, src, 1, out,
+                 size);
     }
 }
 

@@ -7,8 +7,11 @@
  * its history. Steps before t = 0 read as zeros (SPEC section 2).
  *
  * One step computes every node in schedule order (a topological order of the
- * delay-0 edges): I = sum_e W_e z_src(t - d_e) + b, one GEMM per edge over the
- * batch, then the kind's forward function.
+ * delay-0 edges): I = sum_e W_e z_src(t - d_e) + b, then the kind's forward
+ * function. An edge's product is one GEMM over the batch, or, when its
+ * source's output is mostly zeros (spikes, spike inputs), event-driven: for
+ * every nonzero z_k, I += z_k W[:, k], read from a transposed copy of W
+ * (rows contiguous) that the net keeps for edges from spiking and input nodes.
  */
 #ifndef TRELLIS_NET_H
 #define TRELLIS_NET_H
@@ -19,11 +22,20 @@
 #include "runtime/data.h"
 #include "runtime/real.h"
 
+/* The nonzero outputs of a node at one step, row by row: found once, used by
+ * every edge that reads them (event-driven products). */
+struct net_events {
+    int t;      /* the step they describe, or -1 */
+    int *pos;   /* unit of each nonzero output, row after row [B * size] */
+    int *start; /* where each row's begin in pos [B + 1] */
+};
+
 struct net_node {
     trl_real *h; /* ring of h_depth slots of [B, S * size] */
     trl_real *z; /* ring of z_depth slots of [B, size] */
     int h_depth, z_depth;
-    size_t h_len, z_len; /* values per slot */
+    size_t h_len, z_len;     /* values per slot */
+    struct net_events ev[2]; /* for steps t and t - 1 (slot t % 2), if its output can be sparse */
 };
 
 struct net {
@@ -33,6 +45,7 @@ struct net {
     struct net_node *nodes;
     trl_real *zeros; /* a slot of zeros: every state and output before t = 0 */
     trl_real *I;     /* scratch [B, largest size] */
+    trl_real **wt;   /* per edge: W transposed [src.size][dst.size] if its source can be sparse */
     int t;           /* the next step net_step computes */
 };
 
@@ -40,6 +53,8 @@ struct net {
  * to keep (T keeps the whole history). NULL if out of memory. */
 struct net *net_new(const struct graph *g, const trl_real *params, int B, int keep_steps);
 void net_free(struct net *net);
+/* Re-reads the weights after the parameters changed (the transposed copies). */
+void net_sync_weights(struct net *net);
 /* Back to t = 0 with every state 0. */
 void net_reset(struct net *net);
 
@@ -49,7 +64,7 @@ const trl_real *net_z(const struct net *net, int node, int t);
 const trl_real *net_h(const struct net *net, int node, int t);
 
 /* I(t) of a node into out [B, size]: its bias plus every edge's W z(t - d). */
-void net_input(const struct net *net, int node, int t, trl_real *out);
+void net_input(struct net *net, int node, int t, trl_real *out);
 /* Computes step net->t of every node, reading input nodes from d, and
  * advances net->t. */
 void net_step(struct net *net, const struct data *d);

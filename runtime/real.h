@@ -33,4 +33,16 @@ typedef float trl_real;
 #define trl_dot       cblas_sdot
 #endif
 
+/* TRL_HOT marks the loops that carry the work: GCC compiles each for AVX-512,
+ * AVX2 and baseline x86-64 and the loader picks one for the machine
+ * (target_clones). Results are the same bits on every path: elementwise
+ * operations round alike, -ffp-contract=off forbids fused multiply-adds and
+ * nothing is reassociated. Off under the sanitizers and on other compilers. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) &&                             \
+    !defined(__SANITIZE_ADDRESS__)
+#define TRL_HOT __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define TRL_HOT
+#endif
+
 #endif

@@ -115,12 +115,10 @@ static int *schedule_position(const struct graph *g)
     return pos;
 }
 
-static const int *sort_pos; /* qsort has no context argument in C11 */
-
 static int compare_slots(const void *a, const void *b)
 {
     const struct trace_slot *x = a, *y = b;
-    if (x->node != y->node) return sort_pos[x->node] - sort_pos[y->node];
+    if (x->order != y->order) return x->order - y->order;
     return x->param - y->param;
 }
 
@@ -198,7 +196,7 @@ struct trace_plan *trace_plan_new_for(const struct graph *g, enum trace_algo alg
     compute_depths(p, g);
     mark_reaches_loss(p, g, queue);
     if (collect_slots(p, g, queue, mark)) goto fail;
-    sort_pos = pos;
+    for (int i = 0; i < p->n_slots; i++) p->slots[i].order = pos[p->slots[i].node];
     qsort(p->slots, (size_t)p->n_slots, sizeof *p->slots, compare_slots);
     for (int i = p->n_slots - 1; i >= 0; i--) {
         p->first_slot[p->slots[i].node] = i;

@@ -47,6 +47,7 @@ enum trace_algo {
 
 struct trace_slot {
     int node;  /* m */
+    int order; /* m's position in the schedule (slots are sorted by it) */
     int param; /* theta: index into graph->params */
     enum trace_kind kind;
     unsigned synapse_rows; /* OWNER: state rows kept per synapse (bit r); others presynaptic */

@@ -5,23 +5,30 @@
  *
  * A call is what `trellis run` or `trellis grad` computes, without the files:
  * the forward pass and the loss, plus the gradient for an algorithm. Files
- * are read once; one call warms up, then N calls are timed (monotonic clock).
+ * are read once; --warmup calls (1) warm up, then --repeat calls (5) are
+ * timed with a monotonic clock. With --budget S the timed calls stop once
+ * they have taken S seconds (at least one), and a warm-up call longer than S
+ * is itself the one measurement: a slow row costs one call, not six.
+ *
  * Reported: min and median seconds per call; the process's peak resident
- * memory (getrusage ru_maxrss, which includes the loaded files); the
- * runtime's own peak bytes of traces and of stored history during the calls
- * (runtime/alloc.h); the loss; the multiply-adds per step and sample that
- * `validate` predicts for the algorithm (runtime/summary.h) times B T; and
- * the achieved GFLOP/s, 2 MACs / median seconds.
+ * memory (getrusage ru_maxrss, loading included); its resident memory once
+ * everything is loaded and its peak during the calls (tools/bench_proc.h),
+ * whose difference is what a call adds; the runtime's own peak bytes of
+ * traces and of stored history during the calls (runtime/alloc.h); the loss;
+ * the multiply-adds per step and sample that `validate` predicts for the
+ * algorithm (runtime/summary.h) times B T; and the achieved GFLOP/s,
+ * 2 MACs / median seconds.
  */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "runtime/grad.h"
+#include "runtime/parallel.h"
 #include "tools/bench_gemm.h"
+#include "tools/bench_proc.h"
 #include "tools/cli.h"
 
 #define BENCH_MAX_REPEAT  100000
@@ -29,8 +36,9 @@
 
 struct bench_args {
     const char *params_path, *data_path, *algo_name, *engine_name, *shapes;
-    int repeat, threads;
-    bool json, gemm, have_threads;
+    int repeat, warmup, threads, blas_threads;
+    double budget; /* seconds of timed calls, 0: no limit */
+    bool json, gemm, have_threads, have_blas_threads;
 };
 
 /* What one call computes, with everything loaded. */
@@ -44,15 +52,17 @@ struct bench_job {
 };
 
 struct bench_result {
-    int repeat;
+    int repeat;          /* timed calls made */
+    bool warmup_counted; /* the one measurement is the warm-up call (--budget) */
     double min, median;
-    double *times; /* [repeat], in call order */
+    double *times; /* [repeat], in call order; then as much scratch */
     bool has_loss;
     double loss;
-    double macs_per_step; /* per sample, predicted */
-    double macs;          /* per call: macs_per_step B T */
-    double max_rss_mb;
-    size_t peak[TRL_MEM_KINDS]; /* the runtime's peaks over the calls */
+    double macs_per_step;              /* per sample, predicted */
+    double macs;                       /* per call: macs_per_step B T */
+    double max_rss_mb;                 /* ru_maxrss over the whole process */
+    double rss_loaded_mb, call_rss_mb; /* resident once loaded, peak during the calls; -1 unknown */
+    size_t peak[TRL_MEM_KINDS];        /* the runtime's peaks over the calls */
 };
 
 static int parse_algo(const struct bench_args *a, struct bench_job *j)
@@ -138,26 +148,51 @@ static void time_stats(struct bench_result *r, double *sorted)
     r->median = n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
 }
 
-/* Warm-up, then r->repeat timed calls; 0, or -1 with err set. */
-static int job_time(const struct bench_job *j, struct bench_result *r, struct trl_errors *err)
+/* The warm-up calls; 0, or -1 with err set. A last warm-up call longer
+ * than the budget becomes the one measurement. */
+static int job_warm_up(const struct bench_job *j, const struct bench_args *a,
+                       struct bench_result *r, struct trl_errors *err)
 {
-    r->times = calloc(2 * (size_t)r->repeat, sizeof *r->times); /* times, then scratch */
-    if (!r->times) {
-        trl_errors_add(err, NULL, "out of memory for %d times", r->repeat);
-        return -1;
-    }
-    trl_mem_reset_peak();
-    if (job_call(j, r, err)) return -1;
-    for (int i = 0; i < r->repeat; i++) {
+    for (int i = 0; i < a->warmup; i++) {
         double t0 = bench_now();
         if (job_call(j, r, err)) return -1;
-        r->times[i] = bench_now() - t0;
+        double dt = bench_now() - t0;
+        if (a->budget > 0 && dt > a->budget) {
+            r->times[0] = dt;
+            r->repeat = 1;
+            r->warmup_counted = true;
+            return 0;
+        }
     }
-    time_stats(r, r->times + r->repeat);
+    return 0;
+}
+
+/* Warm-up, then the timed calls, with the memory readings around them; 0,
+ * or -1 with err set. */
+static int job_time(const struct bench_job *j, const struct bench_args *a, struct bench_result *r,
+                    struct trl_errors *err)
+{
+    r->times = calloc(2 * (size_t)a->repeat, sizeof *r->times); /* times, then scratch */
+    if (!r->times) {
+        trl_errors_add(err, NULL, "out of memory for %d times", a->repeat);
+        return -1;
+    }
+    double load_peak = bench_maxrss_mb();
+    r->rss_loaded_mb = bench_rss_mb();
+    bool reset = bench_rss_reset_peak() == 0;
+    trl_mem_reset_peak();
+    if (job_warm_up(j, a, r, err)) return -1;
+    double spent = 0;
+    while (!r->warmup_counted && r->repeat < a->repeat && !(a->budget > 0 && spent >= a->budget)) {
+        double t0 = bench_now();
+        if (job_call(j, r, err)) return -1;
+        r->times[r->repeat] = bench_now() - t0;
+        spent += r->times[r->repeat++];
+    }
+    time_stats(r, r->times + a->repeat);
     memcpy(r->peak, trl_mem_stats()->peak, sizeof r->peak);
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    r->max_rss_mb = (double)ru.ru_maxrss / 1024.0; /* Linux: kilobytes */
+    r->call_rss_mb = reset ? bench_rss_peak_mb() : -1;
+    r->max_rss_mb = fmax(fmax(load_peak, bench_maxrss_mb()), r->call_rss_mb);
     return 0;
 }
 
@@ -187,20 +222,45 @@ static double gflops(const struct bench_result *r, double seconds)
     return seconds > 0 ? 2.0 * r->macs / seconds / 1e9 : 0;
 }
 
-static void print_text(const struct bench_job *j, const struct bench_result *r)
+static void print_calls(const struct bench_result *r, int warmup)
+{
+    printf("  time      min %.3f ms, median %.3f ms per call", 1e3 * r->min, 1e3 * r->median);
+    if (r->warmup_counted)
+        printf(" (1 call: the warm-up, longer than --budget)\n");
+    else
+        printf(" (%d call%s after %d warm-up)\n", r->repeat, r->repeat == 1 ? "" : "s", warmup);
+}
+
+/* Bytes of the loaded data arrays: inputs, target and mask. */
+static double data_bytes(const struct bench_job *j)
+{
+    double per_step = 0;
+    for (int i = 0; i < j->g->n_nodes; i++)
+        if (j->d->x[i]) per_step += j->g->nodes[i].size;
+    if (j->d->target) per_step += j->g->nodes[j->g->loss_node].size;
+    if (j->d->mask) per_step += 1;
+    return per_step * j->d->B * j->d->T * sizeof(trl_real);
+}
+
+static void print_text(const struct bench_job *j, const struct bench_args *a,
+                       const struct bench_result *r)
 {
     const char *eng = engine_label(j);
-    int th = openblas_get_num_threads();
-    printf("%s: %s%s%s, B %d, T %d, %s, %d BLAS thread%s\n", j->g->file, algo_label(j),
-           eng ? " " : "", eng ? eng : "", j->d->B, j->d->T, TRL_PRECISION, th, th == 1 ? "" : "s");
-    printf("  time      min %.3f ms, median %.3f ms per call (%d calls after 1 warm-up)\n",
-           1e3 * r->min, 1e3 * r->median, r->repeat);
+    int th = shard_count(j->d->B), blas = openblas_get_num_threads();
+    printf("%s: %s%s%s, B %d, T %d, %s, %d thread%s x %d BLAS thread%s\n", j->g->file,
+           algo_label(j), eng ? " " : "", eng ? eng : "", j->d->B, j->d->T, TRL_PRECISION, th,
+           th == 1 ? "" : "s", blas, blas == 1 ? "" : "s");
+    print_calls(r, a->warmup);
     if (r->has_loss) printf("  loss      %.10g\n", r->loss);
     printf("  MACs      %.4g per step and sample (validate), %.4g per call\n", r->macs_per_step,
            r->macs);
     printf("  GFLOP/s   %.2f (median), %.2f (min)\n", gflops(r, r->median), gflops(r, r->min));
-    printf("  memory    peak RSS %.1f MB; runtime peaks: traces %.3f MB, history %.3f MB\n",
-           r->max_rss_mb, r->peak[TRL_MEM_TRACE] / 1e6, r->peak[TRL_MEM_HISTORY] / 1e6);
+    printf("  memory    peak RSS %.1f MB", r->max_rss_mb);
+    if (r->call_rss_mb >= 0)
+        printf(" (%.1f MB loaded, %.1f MB peak during the calls)", r->rss_loaded_mb,
+               r->call_rss_mb);
+    printf("\n            data %.1f MB; runtime peaks: traces %.3f MB, history %.3f MB\n",
+           data_bytes(j) / 1048576.0, r->peak[TRL_MEM_TRACE] / 1e6, r->peak[TRL_MEM_HISTORY] / 1e6);
 }
 
 static json_t *times_json(const struct bench_result *r)
@@ -224,18 +284,40 @@ static json_t *real_or_null(bool present, double v)
     return present && isfinite(v) ? json_real(v) : json_null();
 }
 
-static int print_json(const struct bench_job *j, const struct bench_result *r)
+static json_t *memory_json(const struct bench_result *r)
+{
+    bool known = r->call_rss_mb >= 0;
+    return json_pack("{s:f, s:o, s:o, s:o, s:o}", "peak_rss_mb", r->max_rss_mb, "rss_loaded_mb",
+                     real_or_null(r->rss_loaded_mb >= 0, r->rss_loaded_mb), "call_peak_rss_mb",
+                     real_or_null(known, r->call_rss_mb), "call_added_mb",
+                     real_or_null(known, r->call_rss_mb - r->rss_loaded_mb), "mem_peak_bytes",
+                     peaks_json(r));
+}
+
+static json_t *timing_json(const struct bench_args *a, const struct bench_result *r)
+{
+    return json_pack("{s:i, s:i, s:i, s:f, s:b, s:f, s:f, s:o}", "repeat", r->repeat,
+                     "repeat_requested", a->repeat, "warmup", a->warmup, "budget_s", a->budget,
+                     "warmup_counted", r->warmup_counted, "min_s", r->min, "median_s", r->median,
+                     "times_s", times_json(r));
+}
+
+static int print_json(const struct bench_job *j, const struct bench_args *a,
+                      const struct bench_result *r)
 {
     const char *eng = engine_label(j);
-    json_t *o = json_pack(
-        "{s:s, s:s, s:o, s:s, s:i, s:i, s:i, s:i, s:f, s:f, s:o, s:f, s:o, s:f, s:f, s:f, s:f, "
-        "s:o}",
-        "graph", j->g->file, "algo", algo_label(j), "engine", eng ? json_string(eng) : json_null(),
-        "precision", TRL_PRECISION, "blas_threads", openblas_get_num_threads(), "B", j->d->B, "T",
-        j->d->T, "repeat", r->repeat, "min_s", r->min, "median_s", r->median, "times_s",
-        times_json(r), "peak_rss_mb", r->max_rss_mb, "loss", real_or_null(r->has_loss, r->loss),
-        "macs_per_step_per_sample", r->macs_per_step, "macs_per_call", r->macs, "gflops",
-        gflops(r, r->median), "gflops_min", gflops(r, r->min), "mem_peak_bytes", peaks_json(r));
+    json_t *o =
+        json_pack("{s:s, s:s, s:o, s:s, s:i, s:i, s:i, s:i, s:o, s:f, s:f, s:f, s:f, s:f}", "graph",
+                  j->g->file, "algo", algo_label(j), "engine", eng ? json_string(eng) : json_null(),
+                  "precision", TRL_PRECISION, "threads", shard_count(j->d->B), "blas_threads",
+                  openblas_get_num_threads(), "B", j->d->B, "T", j->d->T, "loss",
+                  real_or_null(r->has_loss, r->loss), "macs_per_step_per_sample", r->macs_per_step,
+                  "macs_per_call", r->macs, "gflops", gflops(r, r->median), "gflops_min",
+                  gflops(r, r->min), "data_mb", data_bytes(j) / 1048576.0);
+    if (o) {
+        json_object_update_new(o, timing_json(a, r));
+        json_object_update_new(o, memory_json(r));
+    }
     int rc = o && json_dumpf(o, stdout, JSON_COMPACT) == 0 ? EXIT_OK : EXIT_INPUT;
     printf("\n");
     json_decref(o);
@@ -249,7 +331,7 @@ static int bench_graph(const char *graph_path, const struct bench_args *a, struc
     if (!g) return EXIT_INPUT;
     j->g = g;
     int status = EXIT_INPUT;
-    struct bench_result r = {.repeat = a->repeat};
+    struct bench_result r = {.repeat = 0};
     struct summary s;
     struct trl_errors err;
     trl_errors_init(&err, graph_path);
@@ -259,15 +341,15 @@ static int bench_graph(const char *graph_path, const struct bench_args *a, struc
                        "to time a gradient");
     else if (summary_compute(g, &s))
         trl_errors_add(&err, NULL, "out of memory");
-    else if (job_load(j, a, &err) == 0 && job_time(j, &r, &err) == 0)
+    else if (job_load(j, a, &err) == 0 && job_time(j, a, &r, &err) == 0)
         status = EXIT_OK;
     if (status == EXIT_OK) {
         r.macs_per_step = predicted_macs(j, &s);
         r.macs = r.macs_per_step * j->d->B * j->d->T;
         if (a->json)
-            status = print_json(j, &r);
+            status = print_json(j, a, &r);
         else
-            print_text(j, &r);
+            print_text(j, a, &r);
     } else {
         cli_input_error(&err);
     }
@@ -280,9 +362,10 @@ static int bench_graph(const char *graph_path, const struct bench_args *a, struc
 static int bench_gemm(const struct bench_args *a, int n_pos)
 {
     if (n_pos) return cli_usage_error(&cmd_bench, "--gemm takes no GRAPH");
-    if (a->params_path || a->data_path || a->algo_name || a->engine_name)
+    if (a->params_path || a->data_path || a->algo_name || a->engine_name || a->have_threads)
         return cli_usage_error(&cmd_bench, "--gemm measures the BLAS alone: no --params, --data, "
-                                           "--algo or --engine");
+                                           "--algo, --engine or --threads (--blas-threads sets "
+                                           "its threads)");
     struct gemm_shape shapes[BENCH_GEMM_MAX_SHAPES];
     int n = 0;
     if (a->shapes && (n = gemm_parse_shapes(a->shapes, shapes)) < 0)
@@ -298,16 +381,25 @@ static int check_common(const struct bench_args *a)
     if (a->repeat < 1 || a->repeat > BENCH_MAX_REPEAT)
         return cli_usage_error(&cmd_bench, "--repeat must be 1 to %d (got %d)", BENCH_MAX_REPEAT,
                                a->repeat);
+    if (a->warmup < 0 || a->warmup > BENCH_MAX_REPEAT)
+        return cli_usage_error(&cmd_bench, "--warmup must be 0 to %d (got %d)", BENCH_MAX_REPEAT,
+                               a->warmup);
+    if (!(a->budget >= 0))
+        return cli_usage_error(&cmd_bench, "--budget must be >= 0 seconds (got %g)", a->budget);
     if (a->have_threads && (a->threads < 1 || a->threads > BENCH_MAX_THREADS))
         return cli_usage_error(&cmd_bench, "--threads must be 1 to %d (got %d)", BENCH_MAX_THREADS,
                                a->threads);
-    if (a->have_threads) openblas_set_num_threads(a->threads);
+    if (a->have_blas_threads && (a->blas_threads < 1 || a->blas_threads > BENCH_MAX_THREADS))
+        return cli_usage_error(&cmd_bench, "--blas-threads must be 1 to %d (got %d)",
+                               BENCH_MAX_THREADS, a->blas_threads);
+    if (a->have_threads) trl_set_threads(a->threads);
+    if (a->have_blas_threads) openblas_set_num_threads(a->blas_threads);
     return EXIT_OK;
 }
 
 static int bench_main(int argc, char **argv)
 {
-    struct bench_args a = {.repeat = 5};
+    struct bench_args a = {.repeat = 5, .warmup = 1};
     const char *pos[1];
     int n_pos = 1;
     const struct opt opts[] = {
@@ -316,12 +408,15 @@ static int bench_main(int argc, char **argv)
         {"--algo", NULL, OPT_STRING, &a.algo_name, NULL},
         {"--engine", NULL, OPT_STRING, &a.engine_name, NULL},
         {"--repeat", NULL, OPT_INT, &a.repeat, NULL},
+        {"--warmup", NULL, OPT_INT, &a.warmup, NULL},
+        {"--budget", NULL, OPT_REAL, &a.budget, NULL},
         {"--threads", NULL, OPT_INT, &a.threads, &a.have_threads},
+        {"--blas-threads", NULL, OPT_INT, &a.blas_threads, &a.have_blas_threads},
         {"--json", NULL, OPT_FLAG, &a.json, NULL},
         {"--gemm", NULL, OPT_FLAG, &a.gemm, NULL},
         {"--shapes", NULL, OPT_STRING, &a.shapes, NULL},
     };
-    int rc = cli_parse(&cmd_bench, argc, argv, opts, 9, pos, &n_pos);
+    int rc = cli_parse(&cmd_bench, argc, argv, opts, 12, pos, &n_pos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if ((rc = check_common(&a))) return rc;
     if (a.gemm) return bench_gemm(&a, n_pos);
@@ -338,15 +433,18 @@ const struct command cmd_bench = {
     .name = "bench",
     .run = bench_main,
     .usage = "GRAPH --params PARAMS --data DATA --algo run|bptt|rtrl|eprop "
-             "[--engine online|reverse] [--repeat N] [--threads N] [--json]\n"
-             "   or: trellis bench --gemm [--shapes MxKxN,...] [--threads N] [--json]",
+             "[--engine online|reverse] [--repeat N] [--warmup N] [--budget S] [--threads N] "
+             "[--blas-threads N] "
+             "[--json]\n"
+             "   or: trellis bench --gemm [--shapes MxKxN,...] [--blas-threads N] [--json]",
     .summary = "time a computation (or this machine's GEMM): seconds, memory, GFLOP/s",
-    .help = "Reads the files once, runs one call to warm up, then times N calls. A call is\n"
+    .help = "Reads the files once, warms up with one call, then times N calls. A call is\n"
             "what `run` or `grad` computes without the files: forward and loss, plus the\n"
-            "gradient for bptt, rtrl and eprop. Prints min and median seconds per call,\n"
-            "the peak resident memory of the process (ru_maxrss), the runtime's peak bytes\n"
-            "of traces and stored history, the loss, validate's predicted multiply-adds\n"
-            "for the algorithm times B T, and the GFLOP/s achieved (2 MACs / median).\n"
+            "gradient for bptt, rtrl and eprop. Prints min and median seconds per call;\n"
+            "the peak resident memory of the process (ru_maxrss), and its resident memory\n"
+            "once loaded and at its peak during the calls; the runtime's peak bytes of\n"
+            "traces and stored history; the loss; validate's predicted multiply-adds for\n"
+            "the algorithm times B T; and the GFLOP/s achieved (2 MACs / median).\n"
             "--gemm instead times the BLAS product C = A W^T (cblas_sgemm in float32) on\n"
             "square sizes (the peak) and on the benchmark workloads' shapes.\n\n"
             "options:\n"
@@ -355,7 +453,14 @@ const struct command cmd_bench = {
             "  --algo ALGO       run, bptt, rtrl or eprop\n"
             "  --engine ENGINE   eprop only: online (default) or reverse\n"
             "  --repeat N        timed calls after the warm-up (default 5)\n"
-            "  --threads N       BLAS threads (default: OPENBLAS_NUM_THREADS, else 1)\n"
+            "  --warmup N        untimed calls first (default 1)\n"
+            "  --budget S        stop timing once the timed calls took S seconds (at least\n"
+            "                    one call); a warm-up call longer than S is the one\n"
+            "                    measurement (default 0: no limit)\n"
+            "  --threads N       threads over the batch (default: TRELLIS_THREADS, else the\n"
+            "                    processors; runtime/parallel.h)\n"
+            "  --blas-threads N  BLAS threads per runtime thread (default:\n"
+            "                    OPENBLAS_NUM_THREADS, else 1)\n"
             "  --json            one JSON object instead of text\n"
             "  --gemm            measure the BLAS GEMM rate instead of a graph\n"
             "  --shapes LIST     --gemm: the products to time, MxKxN for [M x K] x [K x N],\n"

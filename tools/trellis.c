@@ -1,5 +1,6 @@
 /* trellis.c - the command-line tool: a table of commands (SPEC section 7). */
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,9 +33,20 @@ static void set_blas_threads(void)
     if (!getenv("OPENBLAS_NUM_THREADS")) openblas_set_num_threads(1);
 }
 
+/* Keep freed memory in the process (glibc): a training run allocates and
+ * frees the same large history and trace blocks at every iteration, and
+ * returning them to the system would make every iteration fault them in
+ * again. */
+static void keep_freed_memory(void)
+{
+    mallopt(M_MMAP_THRESHOLD, 32 << 20); /* glibc's largest */
+    mallopt(M_TRIM_THRESHOLD, -1);
+}
+
 int main(int argc, char **argv)
 {
     set_blas_threads();
+    keep_freed_memory();
     if (argc < 2) {
         print_usage(stderr);
         return EXIT_USAGE;
