@@ -6,8 +6,9 @@
 #include "runtime/alloc.h"
 #include "runtime/net.h"
 #include "runtime/parallel.h"
+#include "runtime/trace_plan.h"
 
-#define MAX_SHARDS 64
+#define MAX_THREADS 64
 
 const char *const grad_algo_names[3] = {"bptt", "rtrl", "eprop"};
 
@@ -31,69 +32,97 @@ static int grad_engine(const struct graph *g, const trl_real *params, const stru
     return grad_reverse(g, params, d, prune, hooks, grad, loss, err);
 }
 
-/* Shards of a batch, each with its own engine (runtime/parallel.h). */
-struct shards {
+int grad_chunk_size(const struct graph *g, enum grad_algo algo, enum grad_engine engine, int B)
+{
+    int threads = trl_threads() < B ? trl_threads() : B;
+    int even = (B + threads - 1) / threads; /* one chunk per thread */
+    if (!grad_is_online(algo, engine)) return even;
+    struct trace_plan *p = trace_plan_new(g, algo == GRAD_EPROP ? TRACE_EPROP : TRACE_RTRL);
+    if (!p) return even;
+    size_t per_sample = trace_plan_values(p, g) * sizeof(trl_real);
+    trace_plan_free(p);
+    size_t budget = trl_cache_bytes() / 2; /* half of one core's L2 */
+    int fit = per_sample ? (int)(budget / per_sample) : even;
+    return fit < 1 ? 1 : fit < even ? fit : even;
+}
+
+/* Chunks of a batch, each run by its own engine, taken by worker threads in
+ * turn; each worker adds its chunks' gradients into its own buffer. */
+struct chunks {
     const struct graph *g;
     const trl_real *params;
     const struct data *d;
     enum grad_algo algo;
     enum grad_engine engine;
     const struct grad_hooks *hooks;
-    int n;
-    trl_real *grad[MAX_SHARDS];
-    double loss[MAX_SHARDS];
-    double *z_sum[MAX_SHARDS];
-    trl_real **x[MAX_SHARDS];
-    struct trl_errors err[MAX_SHARDS];
-    int rc[MAX_SHARDS];
+    int n_threads, n_chunks, chunk;
+    int next; /* the next chunk to take (atomic) */
+    trl_real *grad[MAX_THREADS], *tmp[MAX_THREADS];
+    double loss[MAX_THREADS];
+    double *z_sum[MAX_THREADS];
+    trl_real **x[MAX_THREADS];
+    struct trl_errors err[MAX_THREADS];
+    int rc[MAX_THREADS];
 };
 
-static void shard_main(void *ctx, int k)
+static void chunk_worker(void *ctx, int k)
 {
-    struct shards *s = ctx;
-    int first, count;
-    shard_range(s->d->B, s->n, k, &first, &count);
-    struct data view;
-    data_view(s->g, s->d, first, count, s->x[k], &view);
-    struct grad_hooks h = {0};
-    if (s->hooks) {
-        h = *s->hooks;
-        h.z_sum = s->z_sum[k];
-        if (h.loss_z) h.loss_z += (size_t)first * s->d->T * s->g->nodes[s->g->loss_node].size;
+    struct chunks *s = ctx;
+    const struct graph *g = s->g;
+    for (;;) {
+        int c = __atomic_fetch_add(&s->next, 1, __ATOMIC_RELAXED);
+        if (c >= s->n_chunks || s->rc[k]) return;
+        int first = c * s->chunk, count = s->d->B - first < s->chunk ? s->d->B - first : s->chunk;
+        struct data view;
+        data_view(g, s->d, first, count, s->x[k], &view);
+        struct grad_hooks h = {0};
+        if (s->hooks) {
+            h = *s->hooks;
+            h.z_sum = s->z_sum[k];
+            if (h.loss_z) h.loss_z += (size_t)first * s->d->T * g->nodes[g->loss_node].size;
+        }
+        double loss = 0;
+        s->rc[k] = grad_engine(g, s->params, &view, s->algo, s->engine, s->hooks ? &h : NULL,
+                               s->tmp[k], &loss, &s->err[k]);
+        s->loss[k] += loss;
+        for (size_t i = 0; i < g->n_param_values; i++) s->grad[k][i] += s->tmp[k][i];
     }
-    trl_errors_init(&s->err[k], "");
-    s->rc[k] = grad_engine(s->g, s->params, &view, s->algo, s->engine, s->hooks ? &h : NULL,
-                           s->grad[k], &s->loss[k], &s->err[k]);
 }
 
-static void shards_free(struct shards *s)
+static void chunks_free(struct chunks *s)
 {
-    for (int k = 0; k < s->n; k++) {
+    for (int k = 0; k < s->n_threads; k++) {
         if (k > 0) trl_free(s->grad[k]);
+        trl_free(s->tmp[k]);
         trl_free(s->z_sum[k]);
         trl_free(s->x[k]);
     }
 }
 
-static int shards_alloc(struct shards *s, trl_real *grad)
+static int chunks_alloc(struct chunks *s, trl_real *grad)
 {
     const struct graph *g = s->g;
-    for (int k = 0; k < s->n; k++) {
-        s->grad[k] = k ? trl_alloc(g->n_param_values + 1, sizeof(trl_real), TRL_MEM_PARAMS) : grad;
+    const size_t n = g->n_param_values + 1;
+    memset(grad, 0, g->n_param_values * sizeof *grad);
+    for (int k = 0; k < s->n_threads; k++) {
+        trl_errors_init(&s->err[k], "");
+        s->grad[k] = k ? trl_alloc(n, sizeof(trl_real), TRL_MEM_PARAMS) : grad;
+        s->tmp[k] = trl_alloc(n, sizeof(trl_real), TRL_MEM_PARAMS);
         s->x[k] = trl_alloc((size_t)g->n_nodes, sizeof(trl_real *), TRL_MEM_MISC);
         if (s->hooks && s->hooks->z_sum)
             s->z_sum[k] = trl_alloc((size_t)g->n_nodes, sizeof(double), TRL_MEM_MISC);
-        if (!s->grad[k] || !s->x[k] || (s->hooks && s->hooks->z_sum && !s->z_sum[k])) return -1;
+        if (!s->grad[k] || !s->tmp[k] || !s->x[k] || (s->hooks && s->hooks->z_sum && !s->z_sum[k]))
+            return -1;
     }
     return 0;
 }
 
-/* Adds the shards' results into shard 0's gradient and the caller's outputs. */
-static int shards_reduce(struct shards *s, double *loss, struct trl_errors *err)
+/* Adds the workers' results into the caller's gradient and outputs. */
+static int chunks_reduce(struct chunks *s, double *loss, struct trl_errors *err)
 {
     const struct graph *g = s->g;
     *loss = 0;
-    for (int k = 0; k < s->n; k++) {
+    for (int k = 0; k < s->n_threads; k++) {
         if (s->rc[k]) {
             for (int e = 0; e < s->err[k].n; e++)
                 trl_errors_add(err, s->err[k].e[e].path, "%s", s->err[k].e[e].msg);
@@ -112,25 +141,33 @@ int grad_compute_hooks(const struct graph *g, const trl_real *params, const stru
                        enum grad_algo algo, enum grad_engine engine, const struct grad_hooks *hooks,
                        trl_real *grad, double *loss, struct trl_errors *err)
 {
-    int n = shard_count(d->B);
-    if (n > MAX_SHARDS) n = MAX_SHARDS;
-    if (n <= 1 || (hooks && hooks->on_step)) /* online updates: every sample sees each update */
+    const int chunk = grad_chunk_size(g, algo, engine, d->B);
+    const int n_chunks = (d->B + chunk - 1) / chunk;
+    if (n_chunks <= 1 || (hooks && hooks->on_step)) /* online updates: every sample sees each */
         return grad_engine(g, params, d, algo, engine, hooks, grad, loss, err);
-    struct shards *s = trl_alloc(1, sizeof *s, TRL_MEM_MISC);
+    struct chunks *s = trl_alloc(1, sizeof *s, TRL_MEM_MISC);
     if (!s) {
         trl_errors_add(err, NULL, "out of memory");
         return -1;
     }
-    *s = (struct shards){
-        .g = g, .params = params, .d = d, .algo = algo, .engine = engine, .hooks = hooks, .n = n};
+    int threads = trl_threads() < n_chunks ? trl_threads() : n_chunks;
+    *s = (struct chunks){.g = g,
+                         .params = params,
+                         .d = d,
+                         .algo = algo,
+                         .engine = engine,
+                         .hooks = hooks,
+                         .n_chunks = n_chunks,
+                         .chunk = chunk,
+                         .n_threads = threads < MAX_THREADS ? threads : MAX_THREADS};
     int rc = -1;
-    if (shards_alloc(s, grad)) {
-        trl_errors_add(err, NULL, "out of memory for %d shards", n);
+    if (chunks_alloc(s, grad)) {
+        trl_errors_add(err, NULL, "out of memory for %d threads", s->n_threads);
     } else {
-        parallel_run(n, shard_main, s);
-        rc = shards_reduce(s, loss, err);
+        parallel_run(s->n_threads, chunk_worker, s);
+        rc = chunks_reduce(s, loss, err);
     }
-    shards_free(s);
+    chunks_free(s);
     trl_free(s);
     return rc;
 }

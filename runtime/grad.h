@@ -54,6 +54,11 @@ int grad_compute(const struct graph *g, const trl_real *params, const struct dat
 int grad_compute_hooks(const struct graph *g, const trl_real *params, const struct data *d,
                        enum grad_algo algo, enum grad_engine engine, const struct grad_hooks *hooks,
                        trl_real *grad, double *loss, struct trl_errors *err);
+/* Samples per engine run when a batch is split (runtime/parallel.h): one
+ * chunk per thread, or, for the online engines, as many samples as keep
+ * their traces within half of one core's L2 cache (at least 1), so that
+ * the per-synapse traces stay in cache for the whole sequence. */
+int grad_chunk_size(const struct graph *g, enum grad_algo algo, enum grad_engine engine, int B);
 /* Does this algorithm and engine compute online (forward in time)? */
 bool grad_is_online(enum grad_algo algo, enum grad_engine engine);
 

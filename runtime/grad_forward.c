@@ -110,8 +110,8 @@ static inline const trl_real *owner_row(const trl_real *e, const struct trace_sl
 /* q[k] = sum_r c[r] e_r[j][k]: the owner output's sensitivity to synapse
  * (j, k) when c = dz/dh at unit j. Returns false (q untouched) when every c
  * is 0, which is most units of a spiking node at most steps. */
-static bool owner_q(trl_real *q, const trl_real *e, const struct trace_slot *s, const size_t *off,
-                    int S, int j, int K, const trl_real *c)
+TRL_HOT static bool owner_q(trl_real *q, const trl_real *e, const struct trace_slot *s,
+                            const size_t *off, int S, int j, int K, const trl_real *c)
 {
     if (c[0] == 0 && (S < 2 || c[1] == 0)) return false;
     const trl_real *r0 = owner_row(e, s, off, 0, j, K);
@@ -127,8 +127,8 @@ static bool owner_q(trl_real *q, const trl_real *e, const struct trace_slot *s, 
 /* OWNER: e_r(t) = sum_c J[r][c] e_c(t-1) + dh_r/dI x_k (Bellec et al. eq. 22
  * and 25-26). Rows kept per synapse first (they read the presynaptic rows'
  * old values), then the presynaptic rows, lambda e + dh/dI x. */
-static void update_owner(struct forward *f, const struct trace_slot *s, int t, const trl_real *J,
-                         const trl_real *dhdI)
+TRL_HOT static void update_owner(struct forward *f, const struct trace_slot *s, int t,
+                                 const trl_real *J, const trl_real *dhdI)
 {
     const struct graph_node *n = &f->g->nodes[s->node];
     const int S = n->op->n_state, N = n->size, K = param_k(&f->g->params[s->param]), B = f->B;
@@ -175,8 +175,8 @@ static void update_owner(struct forward *f, const struct trace_slot *s, int t, c
 }
 
 /* FACTORED: F(t) = lambda F(t-1) + dh/dI q(t), q from the owner's slot. */
-static void update_factored(struct forward *f, const struct trace_slot *s, int t, const trl_real *J,
-                            const trl_real *dhdI)
+TRL_HOT static void update_factored(struct forward *f, const struct trace_slot *s, int t,
+                                    const trl_real *J, const trl_real *dhdI)
 {
     const struct graph_edge *e = &f->g->edges[s->edge];
     const struct graph_node *o = &f->g->nodes[e->src];
@@ -206,9 +206,9 @@ static void update_factored(struct forward *f, const struct trace_slot *s, int t
 
 /* dst += alpha * (the term of edge e: p -> m) for sample b of a dense trace
  * of m; dst is [N_m][P]. */
-static void add_parent_term(struct forward *f, const struct trace_slot *s,
-                            const struct graph_edge *e, const struct trace_slot *sp, int t, int b,
-                            trl_real *dst, trl_real alpha)
+TRL_HOT static void add_parent_term(struct forward *f, const struct trace_slot *s,
+                                    const struct graph_edge *e, const struct trace_slot *sp, int t,
+                                    int b, trl_real *dst, trl_real alpha)
 {
     const struct graph *g = f->g;
     const struct graph_node *m = &g->nodes[s->node], *p = &g->nodes[e->src];
@@ -260,8 +260,8 @@ static void add_parent_term(struct forward *f, const struct trace_slot *s,
 
 /* Every carrying parent's term and, when m owns theta, the direct term
  * dI_j/dW[j][k] = x_k (dI_j/db_j = 1), times alpha, into dst [N][P]. */
-static void add_inputs(struct forward *f, const struct trace_slot *s, int t, int b, trl_real *dst,
-                       trl_real alpha)
+TRL_HOT static void add_inputs(struct forward *f, const struct trace_slot *s, int t, int b,
+                               trl_real *dst, trl_real alpha)
 {
     const struct graph *g = f->g;
     const struct graph_node *m = &g->nodes[s->node];
@@ -284,8 +284,8 @@ static void add_inputs(struct forward *f, const struct trace_slot *s, int t, int
 /* DENSE: eps(t) = J eps(t-1) + dh/dI (sum of the input terms). With one
  * state variable the terms go straight into the new trace, scaled by dh/dI
  * (alpha of the GEMMs); with two, through the scratch inc. */
-static void update_dense(struct forward *f, const struct trace_slot *s, int t, const trl_real *J,
-                         const trl_real *dhdI)
+TRL_HOT static void update_dense(struct forward *f, const struct trace_slot *s, int t,
+                                 const trl_real *J, const trl_real *dhdI)
 {
     const struct graph *g = f->g;
     const struct graph_node *m = &g->nodes[s->node];
@@ -326,8 +326,8 @@ static void update_dense(struct forward *f, const struct trace_slot *s, int t, c
 }
 
 /* dL/dtheta += D . eps_L(t) for every slot of the loss node. */
-static void accumulate_gradient(struct forward *f, const struct trace_slot *s, int t,
-                                trl_real *grad)
+TRL_HOT static void accumulate_gradient(struct forward *f, const struct trace_slot *s, int t,
+                                        trl_real *grad)
 {
     const struct graph *g = f->g;
     const struct graph_node *L = &g->nodes[s->node];

@@ -23,6 +23,12 @@ void trl_set_threads(int n)
     threads_set = n < 1 ? 0 : n > MAX_THREADS ? MAX_THREADS : n;
 }
 
+size_t trl_cache_bytes(void)
+{
+    long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+    return l2 > 0 ? (size_t)l2 : (size_t)512 << 10;
+}
+
 int shard_count(int B)
 {
     int n = trl_threads();
