@@ -46,8 +46,9 @@ int grad_chunk_size(const struct graph *g, enum grad_algo algo, enum grad_engine
     return fit < 1 ? 1 : fit < even ? fit : even;
 }
 
-/* Chunks of a batch, each run by its own engine, taken by worker threads in
- * turn; each worker adds its chunks' gradients into its own buffer. */
+/* Chunks of a batch, each run by its own engine; worker k takes chunks k,
+ * k + n, ... and adds their gradients into its own buffer, and the buffers
+ * are added in worker order. */
 struct chunks {
     const struct graph *g;
     const trl_real *params;
@@ -56,7 +57,6 @@ struct chunks {
     enum grad_engine engine;
     const struct grad_hooks *hooks;
     int n_threads, n_chunks, chunk;
-    int next; /* the next chunk to take (atomic) */
     trl_real *grad[MAX_THREADS], *tmp[MAX_THREADS];
     double loss[MAX_THREADS];
     double *z_sum[MAX_THREADS];
@@ -69,9 +69,9 @@ static void chunk_worker(void *ctx, int k)
 {
     struct chunks *s = ctx;
     const struct graph *g = s->g;
-    for (;;) {
-        int c = __atomic_fetch_add(&s->next, 1, __ATOMIC_RELAXED);
-        if (c >= s->n_chunks || s->rc[k]) return;
+    /* chunks k, k + n, k + 2n, ...: a fixed order of summation, so the same
+     * batch gives the same bits at every run */
+    for (int c = k; c < s->n_chunks && !s->rc[k]; c += s->n_threads) {
         int first = c * s->chunk, count = s->d->B - first < s->chunk ? s->d->B - first : s->chunk;
         struct data view;
         data_view(g, s->d, first, count, s->x[k], &view);
