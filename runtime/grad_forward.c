@@ -432,11 +432,17 @@ static int forward_alloc(struct forward *f, const trl_real *params)
 {
     const struct graph *g = f->g;
     const size_t B = (size_t)f->B;
-    size_t n_max = 1, p_max = 1;
+    size_t n_max = 1, k_max = 1, inc_max = 1;
     for (int i = 0; i < g->n_nodes; i++)
         if ((size_t)g->nodes[i].size > n_max) n_max = (size_t)g->nodes[i].size;
     for (int p = 0; p < g->n_params; p++)
-        if (g->params[p].count > p_max) p_max = g->params[p].count;
+        if ((size_t)g->params[p].cols > k_max) k_max = (size_t)g->params[p].cols;
+    for (int k = 0; k < f->plan->n_slots; k++) { /* only two-state dense traces use inc */
+        const struct trace_slot *sl = &f->plan->slots[k];
+        const struct graph_node *m = &g->nodes[sl->node];
+        size_t need = (size_t)m->size * g->params[sl->param].count;
+        if (sl->kind == TRACE_DENSE && m->op->n_state > 1 && need > inc_max) inc_max = need;
+    }
     f->net = net_new(g, params, f->B, 0);
     f->trace = trl_alloc((size_t)f->plan->n_slots + 1, sizeof *f->trace, TRL_MEM_MISC);
     f->dzdh = trl_alloc((size_t)g->n_nodes, sizeof *f->dzdh, TRL_MEM_MISC);
@@ -456,7 +462,7 @@ static int forward_alloc(struct forward *f, const trl_real *params)
         if (!f->dzdh[i]) return -1;
     }
     f->J = trl_alloc(B * OP_MAX_STATE * OP_MAX_STATE, n_max * sizeof(trl_real), TRL_MEM_STATE);
-    f->inc = trl_alloc(n_max, p_max * sizeof(trl_real), TRL_MEM_STATE);
+    f->inc = trl_alloc_uninit(inc_max, sizeof(trl_real), TRL_MEM_STATE);
     f->A = trl_alloc(n_max, n_max * sizeof(trl_real), TRL_MEM_STATE);
     f->Wd = trl_alloc(n_max, n_max * sizeof(trl_real), TRL_MEM_STATE);
     f->dy = trl_alloc(B, n_max * sizeof(trl_real), TRL_MEM_STATE);
@@ -467,7 +473,7 @@ static int forward_alloc(struct forward *f, const trl_real *params)
     for (int s = 0; s < f->plan->n_slots; s++)
         if (f->plan->slots[s].values > v_max) v_max = f->plan->slots[s].values;
     f->zeros = trl_alloc(v_max, sizeof(trl_real), TRL_MEM_STATE);
-    f->q = trl_alloc(p_max, sizeof(trl_real), TRL_MEM_STATE);
+    f->q = trl_alloc(k_max, sizeof(trl_real), TRL_MEM_STATE);
     if (!f->J || !f->inc || !f->A || !f->Wd || !f->dy || !f->D || !f->lsig || !f->ones ||
         !f->zeros || !f->q)
         return -1;
