@@ -471,18 +471,18 @@ def beyond_data_mb(t):
 
 
 def print_memory(rows, summary, B):
-    print("%-13s %5s %7s %8s %8s %10s %10s %11s %11s" % (
-        "algo", "T", "time s", "peak MB", "data MB", "peak-data", "traces MB", "history MB",
-        "runtime MB"))
+    print("%-13s %5s %7s %8s %8s %10s %8s %10s %11s %11s" % (
+        "algo", "T", "time s", "peak MB", "data MB", "peak-data", "added", "traces MB",
+        "history MB", "runtime MB"))
     for r in rows:
         t = r.get("trellis")
         if not t:
             print("%-13s %5d  %s" % (r["algo"], r["T"], r.get("skipped") or r.get("error")))
             continue
         pk = t["mem_peak_bytes"]
-        print("%-13s %5d %7.2f %8.1f %8.1f %10.1f %10.3f %11.3f %11.3f" % (
+        print("%-13s %5d %7.2f %8.1f %8.1f %10.1f %8.1f %10.3f %11.3f %11.3f" % (
             r["algo"], r["T"], t["median_s"], t["peak_rss_mb"], t["data_mb"], beyond_data_mb(t),
-            pk["trace"] / 1e6, pk["history"] / 1e6, working_mb(t)))
+            t["call_added_mb"] or 0, pk["trace"] / 1e6, pk["history"] / 1e6, working_mb(t)))
     verdicts = memory_verdicts(rows, summary, B)
     print()
     for v in verdicts:
@@ -502,10 +502,15 @@ def memory_verdicts(rows, summary, B):
         w0, w1 = working_mb(on[0]), working_mb(on[1])
         p0, p1 = beyond_data_mb(on[0]), beyond_data_mb(on[1])
         t0, t1 = on[0]["mem_peak_bytes"]["trace"], on[1]["mem_peak_bytes"]["trace"]
+        c0, c1 = on[0]["call_added_mb"], on[1]["call_added_mb"]
         out.append("eprop online, T=500 -> 5000: runtime memory %.2f -> %.2f MB (%s 5%%), "
-                   "traces %d -> %d bytes; process peak minus data %.1f -> %.1f MB (%s 5%%)" % (
-                       w0, w1, "within" if within(w0, w1) else "NOT within", t0, t1, p0, p1,
-                       "within" if within(p0, p1) else "NOT within"))
+                   "traces %d -> %d bytes (%s)" % (
+                       w0, w1, "within" if within(w0, w1) else "NOT within", t0, t1,
+                       "equal" if t0 == t1 else "DIFFERENT"))
+        out.append("  process: peak minus data %.1f -> %.1f MB (%s 5%%); added by the call "
+                   "%.1f -> %.1f MB (the C library's reuse of freed load buffers moves these "
+                   "by a few MB)" % (p0, p1, "within" if within(p0, p1) else "NOT within",
+                                     c0 or 0, c1 or 0))
     bp = [by.get(("bptt", T)) for T in (500, 5000)]
     if all(bp):
         h = (bp[1]["mem_peak_bytes"]["history"] - bp[0]["mem_peak_bytes"]["history"]) / 4500.0
@@ -560,8 +565,10 @@ def scale_mode(a, trellis, env):
     res, err = trellis.bench(w["graph"], w["params"], w["data"], "eprop", "online", 1, 0,
                              warmup=0)
     print("\nscale: LSNN 80 -> 1000 LIF + 1000 ALIF -> 20, B 16, T 1000, eprop online")
-    print("  predicted (validate): traces %.1f MB (%.2f MB per sample), %s MACs per call" % (
-        ep["bytes"] * 16 / 1e6, ep["bytes"] / 1e6, human(ep["macs_per_step"] * 16 * 1000)))
+    held = (res or {}).get("mem_predicted_bytes", {}).get("samples_held", 16)
+    print("  predicted (validate): traces %.1f MB (%.2f MB per sample x %d samples in memory at "
+          "once), %s MACs per call" % (ep["bytes"] * held / 1e6, ep["bytes"] / 1e6, held,
+                                       human(ep["macs_per_step"] * 16 * 1000)))
     if res:
         print("  measured: %.2f s per call, %.1f GFLOP/s, peak RSS %.1f MB, traces %.1f MB, "
               "loss %.6g" % (res["median_s"], res["gflops"], res["peak_rss_mb"],

@@ -46,6 +46,13 @@ int grad_chunk_size(const struct graph *g, enum grad_algo algo, enum grad_engine
     return fit < 1 ? 1 : fit < even ? fit : even;
 }
 
+int grad_samples_held(const struct graph *g, enum grad_algo algo, enum grad_engine engine, int B)
+{
+    const int chunk = grad_chunk_size(g, algo, engine, B), n_chunks = (B + chunk - 1) / chunk;
+    const int running = trl_threads() < n_chunks ? trl_threads() : n_chunks;
+    return n_chunks <= 1 ? B : chunk * running;
+}
+
 /* Chunks of a batch, each run by its own engine; worker k takes chunks k,
  * k + n, ... and adds their gradients into its own buffer, and the buffers
  * are added in worker order. */

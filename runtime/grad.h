@@ -59,6 +59,9 @@ int grad_compute_hooks(const struct graph *g, const trl_real *params, const stru
  * their traces within half of one core's L2 cache (at least 1), so that
  * the per-synapse traces stay in cache for the whole sequence. */
 int grad_chunk_size(const struct graph *g, enum grad_algo algo, enum grad_engine engine, int B);
+/* Samples whose traces or history are in memory at once when a batch of B
+ * is computed: a chunk per running thread. */
+int grad_samples_held(const struct graph *g, enum grad_algo algo, enum grad_engine engine, int B);
 /* Does this algorithm and engine compute online (forward in time)? */
 bool grad_is_online(enum grad_algo algo, enum grad_engine engine);
 

@@ -63,6 +63,8 @@ struct bench_result {
     double max_rss_mb;                 /* ru_maxrss over the whole process */
     double rss_loaded_mb, call_rss_mb; /* resident once loaded, peak during the calls; -1 unknown */
     size_t peak[TRL_MEM_KINDS];        /* the runtime's peaks over the calls */
+    double trace_predicted, history_predicted; /* bytes, from validate's per-sample counts */
+    int samples_held;                          /* samples in memory at once */
 };
 
 static int parse_algo(const struct bench_args *a, struct bench_job *j)
@@ -197,6 +199,22 @@ static int job_time(const struct bench_job *j, const struct bench_args *a, struc
 }
 
 /* validate's multiply-adds per step and sample for the job's algorithm. */
+/* Trace and history bytes from validate's per-sample counts (runtime/summary.h)
+ * times the samples the engine holds at once (grad_samples_held). */
+static void predicted_memory(const struct bench_job *j, const struct summary *s,
+                             struct bench_result *r)
+{
+    r->samples_held = j->is_run ? 0 : grad_samples_held(j->g, j->algo, j->engine, j->d->B);
+    r->trace_predicted = r->history_predicted = 0;
+    if (j->is_run) return;
+    if (grad_is_online(j->algo, j->engine)) {
+        const struct summary_cost *c = j->algo == GRAD_RTRL ? &s->rtrl : &s->eprop;
+        r->trace_predicted = c->values * sizeof(trl_real) * r->samples_held;
+    } else {
+        r->history_predicted = s->history_values * sizeof(trl_real) * j->d->T * r->samples_held;
+    }
+}
+
 static double predicted_macs(const struct bench_job *j, const struct summary *s)
 {
     if (j->is_run) return s->forward_macs;
@@ -261,6 +279,9 @@ static void print_text(const struct bench_job *j, const struct bench_args *a,
                r->call_rss_mb);
     printf("\n            data %.1f MB; runtime peaks: traces %.3f MB, history %.3f MB\n",
            data_bytes(j) / 1048576.0, r->peak[TRL_MEM_TRACE] / 1e6, r->peak[TRL_MEM_HISTORY] / 1e6);
+    printf("            validate predicts traces %.3f MB, history %.3f MB (%d samples in "
+           "memory at once)\n",
+           r->trace_predicted / 1e6, r->history_predicted / 1e6, r->samples_held);
 }
 
 static json_t *times_json(const struct bench_result *r)
@@ -317,6 +338,9 @@ static int print_json(const struct bench_job *j, const struct bench_args *a,
     if (o) {
         json_object_update_new(o, timing_json(a, r));
         json_object_update_new(o, memory_json(r));
+        json_object_set_new(o, "mem_predicted_bytes",
+                            json_pack("{s:f, s:f, s:i}", "trace", r->trace_predicted, "history",
+                                      r->history_predicted, "samples_held", r->samples_held));
     }
     int rc = o && json_dumpf(o, stdout, JSON_COMPACT) == 0 ? EXIT_OK : EXIT_INPUT;
     printf("\n");
@@ -345,6 +369,7 @@ static int bench_graph(const char *graph_path, const struct bench_args *a, struc
         status = EXIT_OK;
     if (status == EXIT_OK) {
         r.macs_per_step = predicted_macs(j, &s);
+        predicted_memory(j, &s, &r);
         r.macs = r.macs_per_step * j->d->B * j->d->T;
         if (a->json)
             status = print_json(j, a, &r);
