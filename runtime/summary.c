@@ -72,7 +72,8 @@ static void print_cost_line(FILE *f, const char *name, const struct summary_cost
 {
     char v[32], b[32], m[32];
     if (!c->available) {
-        fprintf(f, "  %-14s too many traces to plan on this graph\n", name);
+        fprintf(f, "  %-14s too many traces to plan: over %d (node, tensor) pairs\n", name,
+                TRACE_PLAN_MAX_SLOTS);
         return;
     }
     human(c->values, v, sizeof v);

@@ -122,31 +122,46 @@ static int compare_slots(const void *a, const void *b)
     return x->param - y->param;
 }
 
+/* Each node's trainable tensors: the parameter table lists a node's tensors
+ * together, so one pass finds each node's first tensor and their count. */
+static void trainable_ranges(const struct graph *g, int *first, int *count)
+{
+    for (int i = 0; i < g->n_nodes; i++) first[i] = -1;
+    for (int i = 0; i < g->n_params; i++) {
+        const int node = g->params[i].node;
+        if (first[node] < 0) first[node] = i;
+        count[node] += g->params[i].trainable;
+    }
+}
+
+/* Two passes over the owners: count the slots (failing fast past the cap,
+ * before anything is allocated), then allocate and fill them. */
 static int collect_slots(struct trace_plan *p, const struct graph *g, int *queue, int *mark)
 {
-    size_t cap = 64;
-    p->slots = trl_alloc(cap, sizeof *p->slots, TRL_MEM_MISC);
-    if (!p->slots) return -1;
+    int *first = trl_alloc((size_t)g->n_nodes, sizeof *first, TRL_MEM_MISC);
+    int *count = trl_alloc((size_t)g->n_nodes, sizeof *count, TRL_MEM_MISC);
+    int rc = -1;
+    if (!first || !count) goto done;
+    size_t total = 0;
+    trainable_ranges(g, first, count);
     for (int o = 0; o < g->n_nodes; o++) {
-        const struct graph_node *on = &g->nodes[o];
-        if (on->op->is_input || !p->reaches_loss[o]) continue;
+        if (g->nodes[o].op->is_input || !p->reaches_loss[o] || !count[o]) continue;
+        int n = reach_from(p, g, o, queue, mark, o + 1);
+        total += (size_t)(n + (n > 0 && queue[0] == o ? 0 : 1)) * (size_t)count[o];
+        if (total > TRACE_PLAN_MAX_SLOTS) goto done;
+    }
+    for (int i = 0; i < g->n_nodes; i++) mark[i] = 0;
+    p->slots = trl_alloc(total + 1, sizeof *p->slots, TRL_MEM_MISC);
+    if (!p->slots) goto done;
+    for (int o = 0; o < g->n_nodes; o++) {
+        if (g->nodes[o].op->is_input || !p->reaches_loss[o] || !count[o]) continue;
         int n = reach_from(p, g, o, queue, mark, o + 1);
         bool returns = n > 0 && queue[0] == o;
         if (!returns) queue[n++] = o; /* the owner carries its own trace */
-        for (int i = 0; i < g->n_params; i++) {
-            if (g->params[i].node != o || !g->params[i].trainable) continue;
+        for (int i = first[o]; i < g->n_params && g->params[i].node == o; i++) {
+            if (!g->params[i].trainable) continue;
             for (int k = 0; k < n; k++) {
-                if ((size_t)p->n_slots >= TRACE_PLAN_MAX_SLOTS) return -1;
-                if ((size_t)p->n_slots == cap) {
-                    struct trace_slot *bigger = trl_alloc(cap * 2, sizeof *bigger, TRL_MEM_MISC);
-                    if (!bigger) return -1;
-                    memcpy(bigger, p->slots, cap * sizeof *bigger);
-                    trl_free(p->slots);
-                    p->slots = bigger;
-                    cap *= 2;
-                }
                 struct trace_slot *s = &p->slots[p->n_slots++];
-                memset(s, 0, sizeof *s);
                 s->node = queue[k];
                 s->param = i;
                 s->depth = p->depth[s->node];
@@ -154,7 +169,11 @@ static int collect_slots(struct trace_plan *p, const struct graph *g, int *queue
             }
         }
     }
-    return 0;
+    rc = 0;
+done:
+    trl_free(first);
+    trl_free(count);
+    return rc;
 }
 
 static void compute_depths(struct trace_plan *p, const struct graph *g)

@@ -36,7 +36,7 @@
 
 /* Most (node, parameter) pairs a plan may hold: a bound on the planning
  * work for any graph, however hostile. */
-#define TRACE_PLAN_MAX_SLOTS 10000000
+#define TRACE_PLAN_MAX_SLOTS 1000000
 
 enum trace_kind { TRACE_NONE, TRACE_OWNER, TRACE_FACTORED, TRACE_DENSE };
 
