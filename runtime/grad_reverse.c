@@ -202,10 +202,16 @@ int grad_reverse(const struct graph *g, const trl_real *params, const struct dat
         reverse_free(&r);
         return -1;
     }
-    for (int t = 0; t < d->T; t++) {
-        net_step(r.net, d);
-        grad_observe_step(r.net, d, t, hooks);
+    if (net_prefers_sequence(g)) { /* every step is kept: component by component */
+        if (net_run_sequence(r.net, d)) {
+            trl_errors_add(err, NULL, "out of memory");
+            reverse_free(&r);
+            return -1;
+        }
+    } else {
+        for (int t = 0; t < d->T; t++) net_step(r.net, d);
     }
+    for (int t = 0; t < d->T; t++) grad_observe_step(r.net, d, t, hooks);
     *loss = 0;
     for (int t = d->T - 1; t >= 0; t--)
         for (int k = g->n_nodes - 1; k >= 0; k--) node_backward(&r, g->order[k], t, loss);

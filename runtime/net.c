@@ -272,3 +272,192 @@ void net_step(struct net *net, const struct data *d)
     }
     net->t++;
 }
+
+/* ---- whole sequences, component by component ------------------------------
+ *
+ * With every step kept (keep_steps >= T), a sequence can run one strongly
+ * connected component of the graph (all edges, delays included) at a time,
+ * in an order where edges between components go forward. An edge from an
+ * earlier component then has its source's whole sequence ready, and its
+ * product for all steps is one GEMM over T x B rows (the peer's trick for
+ * edges outside recurrent loops); only the edges inside a component are
+ * stepped. Until a node's step t runs, its z slot for t holds that step's
+ * precomputed input. */
+
+/* Tarjan's algorithm, iterative: comp[i] for every node, components numbered
+ * so that every edge goes from a component to the same or a later one. */
+static int net_components(const struct graph *g, int *comp)
+{
+    const int n = g->n_nodes;
+    int *index = trl_alloc((size_t)n, sizeof(int), TRL_MEM_MISC);
+    int *low = trl_alloc((size_t)n, sizeof(int), TRL_MEM_MISC);
+    int *stack = trl_alloc((size_t)n, sizeof(int), TRL_MEM_MISC);
+    int *call = trl_alloc((size_t)n, sizeof(int), TRL_MEM_MISC); /* DFS path */
+    int *next = trl_alloc((size_t)n, sizeof(int), TRL_MEM_MISC); /* next out-edge to visit */
+    bool *on = trl_alloc((size_t)n, sizeof(bool), TRL_MEM_MISC);
+    int count = -1;
+    if (!index || !low || !stack || !call || !next || !on) goto done;
+    int counter = 1, sp = 0, found = 0;
+    for (int root = 0; root < n; root++) {
+        if (index[root]) continue;
+        int depth = 0;
+        call[depth++] = root;
+        index[root] = low[root] = counter++;
+        stack[sp++] = root;
+        on[root] = true;
+        while (depth) {
+            const int v = call[depth - 1];
+            const struct graph_node *nv = &g->nodes[v];
+            if (next[v] < nv->n_out) {
+                const int w = g->edges[nv->out[next[v]++]].dst;
+                if (!index[w]) {
+                    index[w] = low[w] = counter++;
+                    stack[sp++] = w;
+                    on[w] = true;
+                    call[depth++] = w;
+                } else if (on[w] && index[w] < low[v]) {
+                    low[v] = index[w];
+                }
+                continue;
+            }
+            depth--;
+            if (depth && low[v] < low[call[depth - 1]]) low[call[depth - 1]] = low[v];
+            if (low[v] != index[v]) continue;
+            int w;
+            do { /* a component, found after every component it reaches */
+                w = stack[--sp];
+                on[w] = false;
+                comp[w] = found;
+            } while (w != v);
+            found++;
+        }
+    }
+    for (int i = 0; i < n; i++) comp[i] = found - 1 - comp[i]; /* sources first */
+    count = found;
+done:
+    trl_free(index);
+    trl_free(low);
+    trl_free(stack);
+    trl_free(call);
+    trl_free(next);
+    trl_free(on);
+    return count;
+}
+
+/* out [rows][N] += z [rows][K] W^T, event-driven when z is mostly zeros. */
+TRL_HOT static void add_block(trl_real *out, const trl_real *z, const trl_real *W,
+                              const trl_real *wt, int rows, int N, int K)
+{
+    if (wt) {
+        size_t nonzero = 0, total = (size_t)rows * K;
+        for (size_t i = 0; i < total; i++) nonzero += z[i] != 0;
+        if (4 * nonzero <= total) {
+            for (int r = 0; r < rows; r++) {
+                const trl_real *zr = z + (size_t)r * K;
+                trl_real *o = out + (size_t)r * N;
+                for (int k = 0; k < K; k++) {
+                    if (zr[k] == 0) continue;
+                    const trl_real v = zr[k], *w = wt + (size_t)k * N;
+                    for (int i = 0; i < N; i++) o[i] += v * w[i];
+                }
+            }
+            return;
+        }
+    }
+    trl_gemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, N, K, 1, z, K, W, K, 1, out, N);
+}
+
+/* The input of node i from outside its component, for every step, into its
+ * z slots: bias plus one product per external edge over all steps. */
+static void precompute_inputs(struct net *net, int i, const int *comp, int T)
+{
+    const struct graph *g = net->g;
+    const struct graph_node *n = &g->nodes[i];
+    const int B = net->B, N = n->size;
+    trl_real *all = z_slot(net, i, 0); /* slots 0..T-1 are contiguous */
+    const size_t rows = (size_t)T * B;
+    if (n->bias) {
+        const trl_real *b = net->params + g->params[n->bias_param].offset;
+        for (size_t r = 0; r < rows; r++) memcpy(all + r * N, b, (size_t)N * sizeof *b);
+    } else {
+        memset(all, 0, rows * N * sizeof *all);
+    }
+    for (int k = 0; k < n->n_in; k++) {
+        const struct graph_edge *e = &g->edges[n->in[k]];
+        if (comp[e->src] == comp[i] || e->delay >= T) continue;
+        const int K = g->nodes[e->src].size;
+        add_block(all + (size_t)e->delay * B * N, z_slot(net, e->src, 0),
+                  net->params + g->params[e->param].offset, net->wt[n->in[k]], (T - e->delay) * B,
+                  N, K);
+    }
+}
+
+/* Step t of node i: the precomputed input plus its component's own edges. */
+static void step_in_component(struct net *net, int i, int t, const int *comp)
+{
+    const struct graph *g = net->g;
+    const struct graph_node *n = &g->nodes[i];
+    const int B = net->B, N = n->size;
+    memcpy(net->I, z_slot(net, i, t), (size_t)B * N * sizeof *net->I);
+    for (int k = 0; k < n->n_in; k++) {
+        const struct graph_edge *e = &g->edges[n->in[k]];
+        if (comp[e->src] != comp[i] || t - e->delay < 0) continue;
+        const int K = g->nodes[e->src].size;
+        const trl_real *z = net_z(net, e->src, t - e->delay);
+        if (net->wt[n->in[k]] && add_events(net->I, z, net->wt[n->in[k]], B, N, K,
+                                            node_events(net, e->src, t - e->delay)))
+            continue;
+        trl_gemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, N, K, 1, z, K,
+                 net->params + g->params[e->param].offset, K, 1, net->I, N);
+    }
+    n->op->forward(n->params, B, N, net->I, net_h(net, i, t - 1), net_z(net, i, t - 1),
+                   h_slot(net, i, t), z_slot(net, i, t));
+}
+
+bool net_prefers_sequence(const struct graph *g)
+{
+    int *comp = trl_alloc((size_t)g->n_nodes, sizeof(int), TRL_MEM_MISC);
+    bool prefer = false;
+    if (comp && net_components(g, comp) >= 0) {
+        double all = 0, batched = 0;
+        for (int k = 0; k < g->n_edges; k++) {
+            const struct graph_edge *e = &g->edges[k];
+            const double macs = (double)g->nodes[e->dst].size * g->nodes[e->src].size;
+            all += macs;
+            if (comp[e->src] != comp[e->dst] && !edge_may_be_sparse(g, e)) batched += macs;
+        }
+        prefer = batched >= 0.25 * all;
+    }
+    trl_free(comp);
+    return prefer;
+}
+
+int net_run_sequence(struct net *net, const struct data *d)
+{
+    const struct graph *g = net->g;
+    const int T = d->T;
+    int *comp = trl_alloc((size_t)g->n_nodes, sizeof(int), TRL_MEM_MISC);
+    int n_comp = comp ? net_components(g, comp) : -1;
+    if (n_comp < 0) {
+        trl_free(comp);
+        return -1;
+    }
+    for (int c = 0; c < n_comp; c++) {
+        for (int k = 0; k < g->n_nodes; k++) { /* inputs: copy; others: outside inputs */
+            const int i = g->order[k];
+            if (comp[i] != c) continue;
+            if (g->nodes[i].op->is_input)
+                for (net->t = 0; net->t < T; net->t++) copy_input(net, i, d);
+            else
+                precompute_inputs(net, i, comp, T);
+        }
+        for (int t = 0; t < T; t++)
+            for (int k = 0; k < g->n_nodes; k++) {
+                const int i = g->order[k];
+                if (comp[i] == c && !g->nodes[i].op->is_input) step_in_component(net, i, t, comp);
+            }
+    }
+    net->t = T;
+    trl_free(comp);
+    return 0;
+}

@@ -16,6 +16,7 @@
 #ifndef TRELLIS_NET_H
 #define TRELLIS_NET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "graph/graph.h"
@@ -68,6 +69,17 @@ void net_input(struct net *net, int node, int t, trl_real *out);
 /* Computes step net->t of every node, reading input nodes from d, and
  * advances net->t. */
 void net_step(struct net *net, const struct data *d);
+
+/* Runs the whole sequence of d from t = 0, one strongly connected component
+ * of the graph at a time, every edge between components as one product over
+ * all steps. The net must keep every step (keep_steps >= d->T). Leaves net->t
+ * = T and the same z and h as T calls of net_step (up to rounding). 0, or -1
+ * if out of memory. */
+int net_run_sequence(struct net *net, const struct data *d);
+/* Is a quarter or more of the graph's multiply-adds on dense edges between
+ * components, where net_run_sequence batches them over all steps? (Spiking
+ * and input sources are left out: their products are event-driven.) */
+bool net_prefers_sequence(const struct graph *g);
 
 /* Bytes of the network state for a batch of B (rings and scratch), as
  * net_new would allocate with keep_steps = 0. */

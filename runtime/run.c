@@ -9,7 +9,8 @@
 #include "runtime/parallel.h"
 #include "runtime/safetensors.h"
 
-#define MAX_SHARDS 64
+#define MAX_SHARDS         64
+#define RUN_HISTORY_BUDGET ((size_t)256 << 20) /* bytes of history a run may keep */
 
 void run_result_free(struct run_result *res)
 {
@@ -32,6 +33,7 @@ struct run_shards {
     const trl_real *params;
     const struct data *d;
     const struct run_request *req;
+    bool sequence; /* net_prefers_sequence */
     int n;
     double loss[MAX_SHARDS];
     double **unit_sum[MAX_SHARDS]; /* per shard, per node */
@@ -59,13 +61,20 @@ static void run_shard(void *ctx, int k)
     shard_range(s->d->B, s->n, k, &first, &count);
     struct data d;
     data_view(g, s->d, first, count, s->x[k], &d);
-    struct net *net = net_new(g, s->params, d.B, 0);
-    s->rc[k] = net ? 0 : -1;
-    if (!net) return;
+    /* whole sequence component by component when its history is affordable
+     * (runtime/net.h), else step by step in constant memory */
+    const bool whole =
+        s->sequence && net_state_bytes(g, d.B) / 2 * (size_t)d.T <= RUN_HISTORY_BUDGET;
+    struct net *net = net_new(g, s->params, d.B, whole ? d.T : 0);
+    s->rc[k] = net && (!whole || net_run_sequence(net, &d) == 0) ? 0 : -1;
+    if (s->rc[k]) {
+        net_free(net);
+        return;
+    }
     const int K = g->loss_node >= 0 ? g->nodes[g->loss_node].size : 0;
     const bool has_loss = K && d.target;
     for (int t = 0; t < d.T; t++) {
-        net_step(net, &d);
+        if (!whole) net_step(net, &d);
         for (int i = 0; req->out && i < g->n_outputs; i++) {
             const int size = g->nodes[g->outputs[i]].size;
             gather(req->out[i] + (size_t)first * d.T * size, net_z(net, g->outputs[i], t), d.B, d.T,
@@ -114,7 +123,8 @@ int run_batch(const struct graph *g, const trl_real *params, const struct data *
     struct run_shards *s = trl_alloc(1, sizeof *s, TRL_MEM_MISC);
     int rc = -1;
     if (!s) goto done;
-    *s = (struct run_shards){.g = g, .params = params, .d = d, .req = req};
+    *s = (struct run_shards){
+        .g = g, .params = params, .d = d, .req = req, .sequence = net_prefers_sequence(g)};
     s->n = shard_count(d->B) < MAX_SHARDS ? shard_count(d->B) : MAX_SHARDS;
     if (run_shards_alloc(s)) goto done;
     parallel_run(s->n, run_shard, s);
