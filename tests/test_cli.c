@@ -29,7 +29,6 @@
 #define MAX_CASES 512
 static char *cases[MAX_CASES];
 static int n_cases;
-static char tmpdir[256];
 
 static int compare_names(const void *a, const void *b)
 {
@@ -54,15 +53,6 @@ static char *read_text(const char *path)
     char *s = realloc(b, n + 1);
     s[n] = 0;
     return s;
-}
-
-static const char *tmp(const char *name)
-{
-    static char buf[4][512];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-    return buf[k];
 }
 
 START_TEST(invalid_case)
@@ -139,9 +129,9 @@ START_TEST(fixture_run)
     snprintf(data, sizeof data, "%s", tu_fixture(name, "data.safetensors"));
     struct cli_result r =
         cli_run(NULL, (const char *const[]){"run", graph, "--params", params, "--data", data, "-o",
-                                            tmp("out.st"), NULL});
+                                            tu_tmp("out.st"), NULL});
     ck_assert_msg(r.status == 0, "%s", r.err);
-    compare_files(tmp("out.st"), tu_fixture(name, "out.safetensors"), tol, loss_tol);
+    compare_files(tu_tmp("out.st"), tu_fixture(name, "out.safetensors"), tol, loss_tol);
     cli_result_free(&r);
 }
 END_TEST
@@ -162,9 +152,9 @@ START_TEST(fixture_grad)
     snprintf(data, sizeof data, "%s", tu_fixture(name, "data.safetensors"));
     struct cli_result r =
         cli_run(NULL, (const char *const[]){"grad", graph, "--params", params, "--data", data,
-                                            "--algo", algos[_i], "-o", tmp("g.st"), NULL});
+                                            "--algo", algos[_i], "-o", tu_tmp("g.st"), NULL});
     ck_assert_msg(r.status == 0, "%s", r.err);
-    compare_files(tmp("g.st"),
+    compare_files(tu_tmp("g.st"),
                   tu_fixture(name, _i == 2 ? "grad_eprop.safetensors" : "grad_exact.safetensors"),
                   tol, loss_tol);
     cli_result_free(&r);
@@ -221,7 +211,7 @@ static bool exists(const char *path)
 
 START_TEST(failure_leaves_no_output)
 {
-    const char *out = tmp("never.st");
+    const char *out = tu_tmp("never.st");
     unlink(out);
     /* params for another graph: the run must fail before writing anything */
     struct cli_result r = cli_run(
@@ -247,7 +237,7 @@ START_TEST(failure_leaves_no_output)
     ck_assert(n == 4 && memcmp(kept, "keep", 4) == 0);
     free(kept);
     cli_result_free(&r);
-    DIR *d = opendir(tmpdir); /* and no temporary file is left behind */
+    DIR *d = opendir(tu_tmp_dir()); /* and no temporary file is left behind */
     for (struct dirent *e; (e = readdir(d));)
         ck_assert_msg(!strstr(e->d_name, ".tmp"), "%s", e->d_name);
     closedir(d);
@@ -256,7 +246,7 @@ END_TEST
 
 START_TEST(init_is_reproducible)
 {
-    const char *a = tmp("a.st"), *b = tmp("b.st"), *c = tmp("c.st");
+    const char *a = tu_tmp("a.st"), *b = tu_tmp("b.st"), *c = tu_tmp("c.st");
     expect_status(
         0, (const char *const[]){"init", "models/lsnn.json", "--seed", "7", "-o", a, NULL}, NULL);
     expect_status(
@@ -301,7 +291,7 @@ static void write_graph_text(const char *path, const char *text)
 
 START_TEST(hostile_graphs)
 {
-    const char *p = tmp("hostile.json");
+    const char *p = tu_tmp("hostile.json");
     struct rng r;
     rng_seed(&r, 99);
     unsigned char junk[512];
@@ -324,15 +314,15 @@ START_TEST(hostile_graphs)
     write_graph_text(
         p, "{\"trellis\": 1, \"nodes\": [{\"id\": \"x\", \"op\": \"input\", \"size\": 16000000},"
            "{\"id\": \"y\", \"op\": \"dense\", \"size\": 16000000, \"inputs\": [\"x\"]}]}");
-    expect_status(1, (const char *const[]){"init", p, "--seed", "1", "-o", tmp("huge.st"), NULL},
+    expect_status(1, (const char *const[]){"init", p, "--seed", "1", "-o", tu_tmp("huge.st"), NULL},
                   p);
-    ck_assert(!exists(tmp("huge.st")));
+    ck_assert(!exists(tu_tmp("huge.st")));
     write_graph_text(
         p, "{\"trellis\": 1, \"nodes\": [{\"id\": \"x\", \"op\": \"input\", \"size\": 2},"
            "{\"id\": \"y\", \"op\": \"leaky\", \"size\": 2, \"inputs\": [\"x\", {\"from\": \"y\","
            " \"delay\": 999999999999}]}]}");
     expect_status(1, (const char *const[]){"validate", p, NULL}, "delay");
-    expect_status(1, (const char *const[]){"validate", tmp("does-not-exist.json"), NULL},
+    expect_status(1, (const char *const[]){"validate", tu_tmp("does-not-exist.json"), NULL},
                   "does-not-exist.json");
 }
 END_TEST
@@ -340,14 +330,15 @@ END_TEST
 START_TEST(long_chain_validates)
 {
     const int n = 10000;
-    FILE *f = fopen(tmp("chain.json"), "w");
+    FILE *f = fopen(tu_tmp("chain.json"), "w");
     fprintf(f, "{\"trellis\": 1, \"nodes\": [{\"id\": \"n0\", \"op\": \"input\", \"size\": 2}");
     for (int i = 1; i < n; i++)
         fprintf(f, ", {\"id\": \"n%d\", \"op\": \"leaky\", \"size\": 2, \"inputs\": [\"n%d\"]}", i,
                 i - 1);
     fprintf(f, "], \"loss\": {\"node\": \"n%d\", \"type\": \"mse\"}}", n - 1);
     fclose(f);
-    struct cli_result r = cli_run(NULL, (const char *const[]){"validate", tmp("chain.json"), NULL});
+    struct cli_result r =
+        cli_run(NULL, (const char *const[]){"validate", tu_tmp("chain.json"), NULL});
     ck_assert_msg(r.status == 0, "%s", r.err);
     ck_assert(strstr(r.out, "10000 nodes"));
     cli_result_free(&r);
@@ -364,7 +355,7 @@ static int count_lines(const char *s)
 
 START_TEST(train_runs_and_logs)
 {
-    const char *out = tmp("trained.st"), *log = tmp("train.csv");
+    const char *out = tu_tmp("trained.st"), *log = tu_tmp("train.csv");
     struct cli_result r =
         cli_run(NULL, (const char *const[]){"train", tu_fixture("rnn_tanh", "graph.json"), "--data",
                                             "tests/fixtures/rnn_tanh/data.safetensors", "--algo",
@@ -405,7 +396,7 @@ START_TEST(train_usage_and_nan)
     expect_status(
         2, (const char *const[]){"train", g, "--task", "sinus", "--algo", "bptt", "-o", "x", NULL},
         "unknown task");
-    const char *out = tmp("nan.st");
+    const char *out = tu_tmp("nan.st");
     unlink(out);
     struct cli_result r = cli_run(
         NULL, (const char *const[]){"train", g, "--data", d, "--algo", "bptt", "--optimizer", "sgd",
@@ -423,7 +414,7 @@ START_TEST(train_interrupt_and_resume)
 {
     const char *g = tu_fixture("rnn_tanh", "graph.json"),
                *d = "tests/fixtures/rnn_tanh/data.safetensors";
-    const char *full = tmp("full.st"), *part = tmp("part.st"), *ckpt = tmp("part.ckpt.st");
+    const char *full = tu_tmp("full.st"), *part = tu_tmp("part.st"), *ckpt = tu_tmp("part.ckpt.st");
     struct cli_result r = cli_run(
         NULL, (const char *const[]){"train", g, "--data", d, "--algo", "eprop", "--batch", "1",
                                     "--iters", "3000", "--seed", "4", "-o", full, NULL});
@@ -453,8 +444,7 @@ END_TEST
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/trellis-test-cli-XXXXXX");
-    if (!mkdtemp(tmpdir)) return 1;
+    if (tu_tmp_init("cli")) return 1;
     list_cases();
     Suite *s = suite_create("cli");
     TCase *tc = tcase_create("cli");
@@ -479,8 +469,6 @@ int main(void)
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     for (int i = 0; i < n_cases; i++) free(cases[i]);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    if (system(cmd) != 0) failed++;
+    if (tu_tmp_remove()) failed++;
     return failed ? 1 : 0;
 }

@@ -38,17 +38,6 @@
 #define TOL 2e-3
 #endif
 
-static char tmpdir[256];
-
-static const char *tmp(const char *name)
-{
-    static char buf[4][512];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-    return buf[k];
-}
-
 static bool near(double a, double b, double tol)
 {
     return fabs(a - b) <= tol * fmax(1.0, fabs(b));
@@ -489,10 +478,10 @@ static struct cli_result run_ok(const char *const *argv)
 
 START_TEST(cli_compare_table)
 {
-    write_case(hand_graph, tmp("hand.json"), tmp("hand.p.st"), tmp("hand.d.st"));
-    struct cli_result r =
-        run_ok((const char *const[]){"compare", tmp("hand.json"), "--params", tmp("hand.p.st"),
-                                     "--data", tmp("hand.d.st"), "--algos", "eprop,rtrl", NULL});
+    write_case(hand_graph, tu_tmp("hand.json"), tu_tmp("hand.p.st"), tu_tmp("hand.d.st"));
+    struct cli_result r = run_ok(
+        (const char *const[]){"compare", tu_tmp("hand.json"), "--params", tu_tmp("hand.p.st"),
+                              "--data", tu_tmp("hand.d.st"), "--algos", "eprop,rtrl", NULL});
     const char *want[] = {"per tensor",   "per node",   "per depth", "time and memory",
                           "a.w.b.d1",     "out.w.p.d1", "c.w.in",    "none",
                           "all",          "cosine",     "rel_err",   "norm_ratio",
@@ -519,10 +508,10 @@ static json_t *find_by(json_t *array, const char *key, const char *value)
 
 START_TEST(cli_compare_json)
 {
-    write_case(hand_graph, tmp("hand.json"), tmp("hand.p.st"), tmp("hand.d.st"));
-    struct cli_result r = run_ok((const char *const[]){"compare", tmp("hand.json"), "--params",
-                                                       tmp("hand.p.st"), "--data", tmp("hand.d.st"),
-                                                       "--engine", "reverse", "--json", NULL});
+    write_case(hand_graph, tu_tmp("hand.json"), tu_tmp("hand.p.st"), tu_tmp("hand.d.st"));
+    struct cli_result r = run_ok((const char *const[]){
+        "compare", tu_tmp("hand.json"), "--params", tu_tmp("hand.p.st"), "--data",
+        tu_tmp("hand.d.st"), "--engine", "reverse", "--json", NULL});
     json_error_t e;
     json_t *j = json_loads(r.out, 0, &e);
     ck_assert_msg(j, "not JSON: %s\n%s", e.text, r.out);
@@ -565,8 +554,8 @@ static void expect_status(int status, const char *const *argv, const char *needl
 
 START_TEST(cli_errors_and_help)
 {
-    write_case(hand_graph, tmp("hand.json"), tmp("hand.p.st"), tmp("hand.d.st"));
-    const char *g = tmp("hand.json"), *p = tmp("hand.p.st"), *d = tmp("hand.d.st");
+    write_case(hand_graph, tu_tmp("hand.json"), tu_tmp("hand.p.st"), tu_tmp("hand.d.st"));
+    const char *g = tu_tmp("hand.json"), *p = tu_tmp("hand.p.st"), *d = tu_tmp("hand.d.st");
     expect_status(2, (const char *const[]){"compare", g, "--data", d, NULL}, "--params");
     expect_status(
         2, (const char *const[]){"compare", g, "--params", p, "--data", d, "--algos", "sgd", NULL},
@@ -580,19 +569,19 @@ START_TEST(cli_errors_and_help)
                                         "--engine", "reverse", NULL},
                   "eprop only");
     expect_status(
-        1, (const char *const[]){"compare", tmp("nope.json"), "--params", p, "--data", d, NULL},
+        1, (const char *const[]){"compare", tu_tmp("nope.json"), "--params", p, "--data", d, NULL},
         "nope.json");
     expect_status(1, (const char *const[]){"compare", g, "--params", d, "--data", d, NULL}, d);
-    expect_status(2, (const char *const[]){"sweep", "-o", tmp("x.csv"), NULL}, "--kind");
-    expect_status(2, (const char *const[]){"sweep", "--kind", "gru", "-o", tmp("x.csv"), NULL},
+    expect_status(2, (const char *const[]){"sweep", "-o", tu_tmp("x.csv"), NULL}, "--kind");
+    expect_status(2, (const char *const[]){"sweep", "--kind", "gru", "-o", tu_tmp("x.csv"), NULL},
                   "leaky, lif or alif");
-    expect_status(
-        2,
-        (const char *const[]){"sweep", "--kind", "lif", "--depth", "0", "-o", tmp("x.csv"), NULL},
-        "--depth");
+    expect_status(2,
+                  (const char *const[]){"sweep", "--kind", "lif", "--depth", "0", "-o",
+                                        tu_tmp("x.csv"), NULL},
+                  "--depth");
     expect_status(2, (const char *const[]){"sweep", "--kind", "lif", NULL}, "-o");
     expect_status(2, (const char *const[]){"dot", NULL}, "GRAPH");
-    expect_status(1, (const char *const[]){"dot", tmp("nope.json"), NULL}, "nope.json");
+    expect_status(1, (const char *const[]){"dot", tu_tmp("nope.json"), NULL}, "nope.json");
     static const char *const cmds[] = {"compare", "sweep", "dot"};
     for (int k = 0; k < 3; k++)
         expect_status(0, (const char *const[]){cmds[k], "--help", NULL}, "example:");
@@ -641,12 +630,12 @@ START_TEST(cli_dot)
     ck_assert(strstr(r.out, "tau_m=8 v_th=0.5 gamma=0.5 detach_reset=false"));
     ck_assert(r.out[strlen(r.out) - 2] == '}');
     if (system("command -v dot >/dev/null 2>&1") == 0) {
-        ck_assert_int_eq(stb_write_file(tmp("g.dot"), r.out, strlen(r.out)), 0);
+        ck_assert_int_eq(stb_write_file(tu_tmp("g.dot"), r.out, strlen(r.out)), 0);
         char cmd[1200];
-        snprintf(cmd, sizeof cmd, "dot -Tsvg %s -o %s", tmp("g.dot"), tmp("g.svg"));
+        snprintf(cmd, sizeof cmd, "dot -Tsvg %s -o %s", tu_tmp("g.dot"), tu_tmp("g.svg"));
         ck_assert_int_eq(system(cmd), 0);
         size_t n;
-        char *svg = (char *)stb_read_file(tmp("g.svg"), &n);
+        char *svg = (char *)stb_read_file(tu_tmp("g.svg"), &n);
         ck_assert(holds(svg, n, "<svg") && holds(svg, n, "slow"));
         free(svg);
     } else {
@@ -687,7 +676,7 @@ static const char *field(const char *line, int i, char *buf, size_t cap)
 
 START_TEST(cli_sweep_tiny)
 {
-    const char *out = tmp("sweep.csv");
+    const char *out = tu_tmp("sweep.csv");
     struct cli_result r =
         run_ok((const char *const[]){"sweep", "--kind", "lif", "--depth", "2", "--width", "4",
                                      "--seeds", "1", "--T", "10", "-o", out, NULL});
@@ -734,12 +723,12 @@ static bool have_matplotlib(void)
 
 START_TEST(cli_sweep_plot)
 {
-    const char *out = tmp("plot.csv");
+    const char *out = tu_tmp("plot.csv");
     /* a missing plot.py fails before the sweep runs, leaving no CSV */
-    setenv("TRELLIS_TOOLS", tmpdir, 1);
+    setenv("TRELLIS_TOOLS", tu_tmp_dir(), 1);
     expect_status(1,
                   (const char *const[]){"sweep", "--kind", "leaky", "--depth", "1", "-o", out,
-                                        "--plot", tmp("fig"), NULL},
+                                        "--plot", tu_tmp("fig"), NULL},
                   "plot.py");
     unsetenv("TRELLIS_TOOLS");
     ck_assert(access(out, F_OK) != 0);
@@ -749,14 +738,14 @@ START_TEST(cli_sweep_plot)
     }
     struct cli_result r = run_ok((const char *const[]){"sweep", "--kind", "alif", "--depth", "2",
                                                        "--width", "4", "--seeds", "2", "--T", "10",
-                                                       "-o", out, "--plot", tmp("fig"), NULL});
+                                                       "-o", out, "--plot", tu_tmp("fig"), NULL});
     cli_result_free(&r);
     size_t n;
-    unsigned char *png = stb_read_file(tmp("fig.png"), &n);
+    unsigned char *png = stb_read_file(tu_tmp("fig.png"), &n);
     ck_assert_msg(png && n > 1000, "no PNG");
     ck_assert(memcmp(png, "\x89PNG\r\n\x1a\n", 8) == 0);
     free(png);
-    char *svg = (char *)stb_read_file(tmp("fig.svg"), &n);
+    char *svg = (char *)stb_read_file(tu_tmp("fig.svg"), &n);
     ck_assert(holds(svg, n, "<svg"));
     free(svg);
 }
@@ -806,8 +795,7 @@ END_TEST
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/trellis-test-compare-XXXXXX");
-    if (!mkdtemp(tmpdir)) return 1;
+    if (tu_tmp_init("compare")) return 1;
     Suite *s = suite_create("compare");
     TCase *tc = tcase_create("compare");
     tcase_set_timeout(tc, 120);
@@ -835,8 +823,6 @@ int main(void)
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    if (system(cmd) != 0) failed++;
+    if (tu_tmp_remove()) failed++;
     return failed ? 1 : 0;
 }

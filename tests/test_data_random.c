@@ -31,8 +31,6 @@
 #include "tests/support/cli_run.h"
 #include "tests/support/testutil.h"
 
-static char tmpdir[256];
-
 static const char *const g_mse =
     "{\"trellis\": 1, \"dt\": 1, \"nodes\": ["
     "{\"id\": \"s\", \"op\": \"input\", \"size\": 20},"
@@ -54,15 +52,6 @@ static const char *const g_none = "{\"trellis\": 1, \"nodes\": ["
                                   "{\"id\": \"in\", \"op\": \"input\", \"size\": 3},"
                                   "{\"id\": \"d\", \"op\": \"dense\", \"size\": 2, "
                                   "\"inputs\": [\"in\"]}]}";
-
-static const char *tmp(const char *name)
-{
-    static char buf[4][512];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-    return buf[k];
-}
 
 /* Random data with spiking[] set from ids (NULL: none). */
 static struct data *make(const struct graph *g, const char *ids, int B, int T, double hz,
@@ -299,7 +288,8 @@ static void expect_cli(int status, const char *const *argv, const char *needle)
 
 START_TEST(test_cli_data_random)
 {
-    const char *d = tmp("d.safetensors"), *p = tmp("p.safetensors"), *o = tmp("o.safetensors");
+    const char *d = tu_tmp("d.safetensors"), *p = tu_tmp("p.safetensors"),
+               *o = tu_tmp("o.safetensors");
     const char *gr = "models/lsnn.json";
     expect_cli(0,
                (const char *const[]){"data", "random", "--graph", gr, "--batch", "3", "--steps",
@@ -336,7 +326,7 @@ END_TEST
 
 START_TEST(test_cli_bench)
 {
-    const char *d = tmp("bd.safetensors"), *p = tmp("bp.safetensors"), *gr = tmp("g.json");
+    const char *d = tu_tmp("bd.safetensors"), *p = tu_tmp("bp.safetensors"), *gr = tu_tmp("g.json");
     FILE *f = fopen(gr, "w");
     ck_assert_ptr_nonnull(f);
     fputs(g_ce, f);
@@ -404,14 +394,11 @@ static Suite *data_random_suite(void)
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/trellis-test-data-random-XXXXXX");
-    if (!mkdtemp(tmpdir)) return 1;
+    if (tu_tmp_init("data-random")) return 1;
     SRunner *sr = srunner_create(data_random_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    if (system(cmd) != 0) failed++;
+    if (tu_tmp_remove()) failed++;
     return failed ? 1 : 0;
 }

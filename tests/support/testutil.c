@@ -1,8 +1,10 @@
 /* testutil.c - see testutil.h. */
+#define _DEFAULT_SOURCE /* mkdtemp */
 #include "tests/support/testutil.h"
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "runtime/safetensors.h"
@@ -119,4 +121,33 @@ const char *tu_fixture(const char *name, const char *file)
     static char buf[512];
     snprintf(buf, sizeof buf, "tests/fixtures/%s/%s", name, file);
     return buf;
+}
+
+static char tmp_dir[256];
+
+int tu_tmp_init(const char *name)
+{
+    snprintf(tmp_dir, sizeof tmp_dir, "/tmp/trellis-test-%s-XXXXXX", name);
+    return mkdtemp(tmp_dir) ? 0 : -1;
+}
+
+const char *tu_tmp(const char *file)
+{
+    static char buf[4][512];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", tmp_dir, file);
+    return buf[k];
+}
+
+const char *tu_tmp_dir(void)
+{
+    return tmp_dir;
+}
+
+int tu_tmp_remove(void)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmp_dir);
+    return system(cmd) == 0 ? 0 : -1;
 }

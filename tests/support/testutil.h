@@ -26,4 +26,13 @@ const char *tu_fixture(const char *name, const char *file);
 
 extern const char *const tu_fixture_names[6];
 
+/* A scratch folder for one test binary: tu_tmp_init("cli") makes
+ * /tmp/trellis-test-cli-XXXXXX (0, or -1); tu_tmp(file) is a path inside it
+ * (four rotating buffers); tu_tmp_dir() the folder; tu_tmp_remove() deletes
+ * it (0, or -1). */
+int tu_tmp_init(const char *name);
+const char *tu_tmp(const char *file);
+const char *tu_tmp_dir(void);
+int tu_tmp_remove(void);
+
 #endif
