@@ -146,17 +146,6 @@ void net_free(struct net *net)
     trl_free(net);
 }
 
-void net_reset(struct net *net)
-{
-    net->t = 0;
-    for (int i = 0; i < net->g->n_nodes; i++) {
-        struct net_node *s = &net->nodes[i];
-        memset(s->z, 0, (size_t)s->z_depth * s->z_len * sizeof(trl_real));
-        if (s->h) memset(s->h, 0, (size_t)s->h_depth * s->h_len * sizeof(trl_real));
-        s->ev[0].t = s->ev[1].t = -1;
-    }
-}
-
 /* The slots of step t >= 0, writable. */
 static trl_real *z_slot(struct net *net, int node, int t)
 {

@@ -56,8 +56,6 @@ struct net *net_new(const struct graph *g, const trl_real *params, int B, int ke
 void net_free(struct net *net);
 /* Re-reads the weights after the parameters changed (the transposed copies). */
 void net_sync_weights(struct net *net);
-/* Back to t = 0 with every state 0. */
-void net_reset(struct net *net);
 
 /* Outputs and states at step t (t < 0 reads zeros); t must be within the
  * steps the rings keep. */
