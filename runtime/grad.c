@@ -1,4 +1,6 @@
-/* grad.c - see grad.h: picks the engine for an algorithm. */
+/* grad.c - see grad.h: picks the engine for an algorithm and splits the
+ * batch into chunks, one engine run each, spread over the threads
+ * (runtime/parallel.h, grad_chunk_size). */
 #include "runtime/grad.h"
 
 #include <string.h>

@@ -1,11 +1,12 @@
 /* parallel.h - threads over the batch.
  *
  * Samples of a batch are independent until their gradients are summed, so a
- * computation over B samples splits into contiguous shards, one per thread,
- * each running the whole engine (its own network state, traces, history) on
- * its samples; the results are added at the end. No lock or barrier inside
- * the step loop. The number of threads is TRELLIS_THREADS, else the number
- * of online processors; trl_set_threads overrides both.
+ * computation over B samples splits into contiguous shards (one per thread;
+ * for the online gradient engines, cache-sized chunks dealt to the threads in
+ * a fixed order, runtime/grad.c), each running the whole engine (its own
+ * network state, traces, history) on its samples; the results are added at
+ * the end in a fixed order. No lock or barrier inside the step loop. The number of threads is
+ * TRELLIS_THREADS, else the number of online processors; trl_set_threads overrides both.
  */
 #ifndef TRELLIS_PARALLEL_H
 #define TRELLIS_PARALLEL_H
