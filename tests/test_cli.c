@@ -114,6 +114,18 @@ static bool is_spiking(const char *name)
 }
 #endif
 
+/* The input files of a fixture (tu_fixture returns a static buffer). */
+struct fixture_files {
+    char graph[256], params[256], data[256];
+};
+
+static void fixture_files(const char *name, struct fixture_files *f)
+{
+    snprintf(f->graph, sizeof f->graph, "%s", tu_fixture(name, "graph.json"));
+    snprintf(f->params, sizeof f->params, "%s", tu_fixture(name, "params.safetensors"));
+    snprintf(f->data, sizeof f->data, "%s", tu_fixture(name, "data.safetensors"));
+}
+
 START_TEST(fixture_run)
 {
     const char *name = tu_fixture_names[_i];
@@ -123,13 +135,11 @@ START_TEST(fixture_run)
 #else
     const double tol = 1e-6, loss_tol = 1e-9;
 #endif
-    char graph[256], params[256], data[256];
-    snprintf(graph, sizeof graph, "%s", tu_fixture(name, "graph.json"));
-    snprintf(params, sizeof params, "%s", tu_fixture(name, "params.safetensors"));
-    snprintf(data, sizeof data, "%s", tu_fixture(name, "data.safetensors"));
+    struct fixture_files f;
+    fixture_files(name, &f);
     struct cli_result r =
-        cli_run(NULL, (const char *const[]){"run", graph, "--params", params, "--data", data, "-o",
-                                            tu_tmp("out.st"), NULL});
+        cli_run(NULL, (const char *const[]){"run", f.graph, "--params", f.params, "--data", f.data,
+                                            "-o", tu_tmp("out.st"), NULL});
     ck_assert_msg(r.status == 0, "%s", r.err);
     compare_files(tu_tmp("out.st"), tu_fixture(name, "out.safetensors"), tol, loss_tol);
     cli_result_free(&r);
@@ -146,12 +156,10 @@ START_TEST(fixture_grad)
 #else
     const double tol = 1e-6, loss_tol = 1e-9;
 #endif
-    char graph[256], params[256], data[256];
-    snprintf(graph, sizeof graph, "%s", tu_fixture(name, "graph.json"));
-    snprintf(params, sizeof params, "%s", tu_fixture(name, "params.safetensors"));
-    snprintf(data, sizeof data, "%s", tu_fixture(name, "data.safetensors"));
+    struct fixture_files f;
+    fixture_files(name, &f);
     struct cli_result r =
-        cli_run(NULL, (const char *const[]){"grad", graph, "--params", params, "--data", data,
+        cli_run(NULL, (const char *const[]){"grad", f.graph, "--params", f.params, "--data", f.data,
                                             "--algo", algos[_i], "-o", tu_tmp("g.st"), NULL});
     ck_assert_msg(r.status == 0, "%s", r.err);
     compare_files(tu_tmp("g.st"),
