@@ -38,6 +38,7 @@ struct reverse {
     trl_real **dh_next;           /* per node: dL/dh(t+1) [B][S*N] */
     trl_real **dI;                /* per non-input node: history [T][B][N] of dL/dI */
     trl_real *dzdh, *J, *dh, *dy; /* scratch */
+    struct packed_weight *back;   /* per edge: W for dL/dz_src += dL/dI W (runtime/packed.h) */
 };
 
 static void reverse_free(struct reverse *r)
@@ -56,7 +57,31 @@ static void reverse_free(struct reverse *r)
     trl_free(r->J);
     trl_free(r->dh);
     trl_free(r->dy);
+    if (r->back)
+        for (int k = 0; k < r->g->n_edges; k++) packed_free(&r->back[k]);
+    trl_free(r->back);
     net_free(r->net);
+}
+
+/* The edges' W for the backward products of a step: packed for the batch's
+ * few rows where that pays, else the BLAS on W (packed_init). */
+static int alloc_back(struct reverse *r, const trl_real *params)
+{
+    const struct graph *g = r->g;
+    r->back = trl_alloc((size_t)g->n_edges + 1, sizeof *r->back, TRL_MEM_STATE);
+    if (!r->back) return -1;
+    for (int k = 0; k < g->n_edges; k++) {
+        const struct graph_edge *e = &g->edges[k];
+        const trl_real *W = params + g->params[e->param].offset;
+        const int N = g->nodes[e->dst].size, K = g->nodes[e->src].size;
+        const bool used = !g->nodes[e->src].op->is_input && !(r->prune_delayed && e->delay > 0);
+        if (!used || !packed_pays(r->d->B))
+            r->back[k] = (struct packed_weight){
+                .w = W, .rows = N, .cols = K, .op = PACKED_W, .n_in = N, .n_out = K};
+        else if (packed_init(&r->back[k], W, N, K, PACKED_W))
+            return -1;
+    }
+    return 0;
 }
 
 static int reverse_alloc(struct reverse *r, const trl_real *params)
@@ -90,7 +115,7 @@ static int reverse_alloc(struct reverse *r, const trl_real *params)
     r->J = trl_alloc(B, big * OP_MAX_STATE * sizeof(trl_real), TRL_MEM_STATE);
     r->dh = trl_alloc(B, big * sizeof(trl_real), TRL_MEM_STATE);
     r->dy = trl_alloc(B, big * sizeof(trl_real), TRL_MEM_STATE);
-    return r->dzdh && r->J && r->dh && r->dy ? 0 : -1;
+    return r->dzdh && r->J && r->dh && r->dy ? alloc_back(r, params) : -1;
 }
 
 /* dL/dh(t) of node i into r->dh, from dL/dz(t) and dL/dh(t+1). */
@@ -157,11 +182,9 @@ static void node_backward(struct reverse *r, int i, int t, double *loss)
         const struct graph_edge *e = &g->edges[n->in[k]];
         const struct graph_node *src = &g->nodes[e->src];
         if (src->op->is_input || t - e->delay < 0 || (r->prune_delayed && e->delay > 0)) continue;
-        const trl_real *W = r->net->params + g->params[e->param].offset;
         trl_real *dzs =
             r->dz[e->src] + (size_t)((t - e->delay) % r->dz_depth[e->src]) * B * src->size;
-        trl_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, src->size, N, 1, dI, N, W, src->size,
-                 1, dzs, src->size);
+        packed_mul(&r->back[n->in[k]], B, dI, N, dzs, src->size);
     }
 }
 

@@ -49,17 +49,49 @@ static bool edge_may_be_sparse(const struct graph *g, const struct graph_edge *e
     return op->spiking || op->is_input;
 }
 
+/* wt [K][N] = W^T for W [N][K], in 16 x 16 blocks that stay in L1. */
+static void transpose(trl_real *wt, const trl_real *W, int N, int K)
+{
+    for (int i0 = 0; i0 < N; i0 += 16)
+        for (int j0 = 0; j0 < K; j0 += 16) {
+            const int i1 = N - i0 < 16 ? N : i0 + 16, j1 = K - j0 < 16 ? K : j0 + 16;
+            for (int i = i0; i < i1; i++)
+                for (int j = j0; j < j1; j++) wt[(size_t)j * N + i] = W[(size_t)i * K + j];
+        }
+}
+
 void net_sync_weights(struct net *net)
 {
     const struct graph *g = net->g;
     for (int k = 0; k < g->n_edges; k++) {
         if (!net->wt[k]) continue;
         const struct graph_edge *e = &g->edges[k];
-        const int N = g->nodes[e->dst].size, K = g->nodes[e->src].size;
-        const trl_real *W = net->params + g->params[e->param].offset;
-        for (int i = 0; i < N; i++)
-            for (int j = 0; j < K; j++) net->wt[k][(size_t)j * N + i] = W[(size_t)i * K + j];
+        transpose(net->wt[k], net->params + g->params[e->param].offset, g->nodes[e->dst].size,
+                  g->nodes[e->src].size);
     }
+    for (int k = 0; net->packed && k < g->n_edges; k++) packed_sync(&net->packed[k]);
+}
+
+/* Every edge's W for the products of a step: packed for the batch's few
+ * rows where that pays, else the BLAS on W itself (packed_init). Edges from
+ * spiking and input sources are event-driven and keep the BLAS for their
+ * dense steps. */
+static int alloc_packed(struct net *net)
+{
+    const struct graph *g = net->g;
+    net->packed = trl_alloc((size_t)g->n_edges + 1, sizeof *net->packed, TRL_MEM_STATE);
+    if (!net->packed) return -1;
+    for (int k = 0; k < g->n_edges; k++) {
+        const struct graph_edge *e = &g->edges[k];
+        const trl_real *W = net->params + g->params[e->param].offset;
+        const int N = g->nodes[e->dst].size, K = g->nodes[e->src].size;
+        if (edge_may_be_sparse(g, e) || !packed_pays(net->B))
+            net->packed[k] = (struct packed_weight){
+                .w = W, .rows = N, .cols = K, .op = PACKED_WT, .n_in = K, .n_out = N};
+        else if (packed_init(&net->packed[k], W, N, K, PACKED_WT))
+            return -1;
+    }
+    return 0;
 }
 
 static int alloc_transposed(struct net *net)
@@ -102,7 +134,8 @@ struct net *net_new(const struct graph *g, const trl_real *params, int B, int ke
     size_t big = trl_mul2((size_t)B, largest_state(g));
     net->zeros = trl_alloc(big, sizeof(trl_real), TRL_MEM_STATE);
     net->I = trl_alloc(big, sizeof(trl_real), TRL_MEM_STATE);
-    if (!net->nodes || !net->zeros || !net->I || alloc_transposed(net)) goto fail;
+    if (!net->nodes || !net->zeros || !net->I || alloc_transposed(net) || alloc_packed(net))
+        goto fail;
     for (int i = 0; i < g->n_nodes; i++) {
         const struct graph_node *n = &g->nodes[i];
         struct net_node *s = &net->nodes[i];
@@ -141,6 +174,9 @@ void net_free(struct net *net)
     if (net->wt)
         for (int k = 0; k < net->g->n_edges; k++) trl_free(net->wt[k]);
     trl_free(net->wt);
+    if (net->packed)
+        for (int k = 0; k < net->g->n_edges; k++) packed_free(&net->packed[k]);
+    trl_free(net->packed);
     trl_free(net->zeros);
     trl_free(net->I);
     trl_free(net);
@@ -229,9 +265,7 @@ void net_input(struct net *net, int node, int t, trl_real *out)
         if (net->wt[n->in[k]] && add_events(out, z, net->wt[n->in[k]], B, size, src,
                                             node_events(net, e->src, t - e->delay)))
             continue;
-        const trl_real *W = net->params + g->params[e->param].offset;
-        trl_gemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, size, src, 1, z, src, W, src, 1, out,
-                 size);
+        packed_mul(&net->packed[n->in[k]], B, z, src, out, size);
     }
 }
 
@@ -239,8 +273,8 @@ static void copy_input(struct net *net, int node, const struct data *d)
 {
     const int size = net->g->nodes[node].size, t = net->t;
     trl_real *z = z_slot(net, node, t);
-    for (int r = 0; r < net->B; r++)
-        memcpy(z + (size_t)r * size, d->x[node] + ((size_t)r * d->T + t) * size,
+    for (int r = 0; r < net->B; r++) /* step t is row r * span + t - t0 (data.h: windows) */
+        memcpy(z + (size_t)r * size, d->x[node] + ((size_t)r * d->span + (t - d->t0)) * size,
                (size_t)size * sizeof *z);
 }
 
@@ -396,8 +430,7 @@ static void step_in_component(struct net *net, int i, int t, const int *comp)
         if (net->wt[n->in[k]] && add_events(net->I, z, net->wt[n->in[k]], B, N, K,
                                             node_events(net, e->src, t - e->delay)))
             continue;
-        trl_gemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, N, K, 1, z, K,
-                 net->params + g->params[e->param].offset, K, 1, net->I, N);
+        packed_mul(&net->packed[n->in[k]], B, z, K, net->I, N);
     }
     n->op->forward(n->params, B, N, net->I, net_h(net, i, t - 1), net_z(net, i, t - 1),
                    h_slot(net, i, t), z_slot(net, i, t));

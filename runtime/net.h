@@ -12,6 +12,8 @@
  * source's output is mostly zeros (spikes, spike inputs), event-driven: for
  * every nonzero z_k, I += z_k W[:, k], read from a transposed copy of W
  * (rows contiguous) that the net keeps for edges from spiking and input nodes.
+ * Dense products of a step go through a copy of W packed for few rows
+ * (runtime/packed.h) when that pays for the batch.
  */
 #ifndef TRELLIS_NET_H
 #define TRELLIS_NET_H
@@ -21,6 +23,7 @@
 
 #include "graph/graph.h"
 #include "runtime/data.h"
+#include "runtime/packed.h"
 #include "runtime/real.h"
 
 /* The nonzero outputs of a node at one step, row by row: found once, used by
@@ -47,14 +50,16 @@ struct net {
     trl_real *zeros; /* a slot of zeros: every state and output before t = 0 */
     trl_real *I;     /* scratch [B, largest size] */
     trl_real **wt;   /* per edge: W transposed [src.size][dst.size] if its source can be sparse */
-    int t;           /* the next step net_step computes */
+    struct packed_weight *packed; /* per edge: W for the step's dense products z W^T */
+    int t;                        /* the next step net_step computes */
 };
 
 /* keep_steps: 0 for the fewest steps the delays need, or a number of steps
  * to keep (T keeps the whole history). NULL if out of memory. */
 struct net *net_new(const struct graph *g, const trl_real *params, int B, int keep_steps);
 void net_free(struct net *net);
-/* Re-reads the weights after the parameters changed (the transposed copies). */
+/* Re-reads the weights after the parameters changed (transposed and packed
+ * copies). */
 void net_sync_weights(struct net *net);
 
 /* Outputs and states at step t (t < 0 reads zeros); t must be within the

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 
 #include "runtime/alloc.h"
+#include "runtime/packed.h"
 #include "runtime/real.h"
 #include "runtime/rng.h"
 #include "tools/bench_proc.h"
@@ -42,15 +43,33 @@ static trl_real *random_matrix(int rows, int cols, struct rng *r)
     return m;
 }
 
-/* Seconds for `calls` products C = A W^T. */
+/* Seconds for `calls` products C = A W^T, by the BLAS or by the packed W. */
 static double time_calls(struct gemm_shape s, const trl_real *A, const trl_real *W, trl_real *C,
-                         long calls)
+                         const struct packed_weight *packed, long calls)
 {
     double t0 = bench_now();
     for (long i = 0; i < calls; i++)
-        trl_gemm(CblasRowMajor, CblasNoTrans, CblasTrans, s.m, s.n, s.k, 1, A, s.k, W, s.k, 0, C,
-                 s.n);
+        if (packed)
+            packed_mul(packed, s.m, A, s.k, C, s.n);
+        else
+            trl_gemm(CblasRowMajor, CblasNoTrans, CblasTrans, s.m, s.n, s.k, 1, A, s.k, W, s.k, 0,
+                     C, s.n);
     return bench_now() - t0;
+}
+
+/* Seconds per call, the best of GEMM_TRIALS trials of about budget each. */
+static double best_time(struct gemm_shape s, const trl_real *A, const trl_real *W, trl_real *C,
+                        const struct packed_weight *packed, double budget)
+{
+    double one = time_calls(s, A, W, C, packed, 1); /* warm-up, and the first estimate */
+    long calls = one > 0 ? (long)(budget / one) + 1 : GEMM_MAX_CALLS;
+    if (calls > GEMM_MAX_CALLS) calls = GEMM_MAX_CALLS;
+    double best = one;
+    for (int t = 0; t < GEMM_TRIALS; t++) {
+        double sec = time_calls(s, A, W, C, packed, calls) / (double)calls;
+        if (sec < best) best = sec;
+    }
+    return best;
 }
 
 int gemm_time(struct gemm_shape s, double budget, struct gemm_result *r)
@@ -59,21 +78,19 @@ int gemm_time(struct gemm_shape s, double budget, struct gemm_result *r)
     rng_seed(&g, 1);
     trl_real *A = random_matrix(s.m, s.k, &g), *W = random_matrix(s.n, s.k, &g);
     trl_real *C = trl_alloc((size_t)s.m * s.n, sizeof *C, TRL_MEM_MISC);
+    struct packed_weight packed = {0};
     int rc = -1;
-    if (A && W && C) {
-        double one = time_calls(s, A, W, C, 1); /* warm-up, and the first estimate */
-        long calls = one > 0 ? (long)(budget / one) + 1 : GEMM_MAX_CALLS;
-        if (calls > GEMM_MAX_CALLS) calls = GEMM_MAX_CALLS;
-        double best = one;
-        for (int t = 0; t < GEMM_TRIALS; t++) {
-            double sec = time_calls(s, A, W, C, calls) / (double)calls;
-            if (sec < best) best = sec;
-        }
+    if (A && W && C && packed_init(&packed, W, s.n, s.k, PACKED_WT) == 0) {
+        const double flop = 2.0 * s.m * (double)s.k * s.n;
         r->shape = s;
-        r->seconds = best;
-        r->gflops = 2.0 * s.m * (double)s.k * s.n / best / 1e9;
+        r->seconds = best_time(s, A, W, C, NULL, budget);
+        r->gflops = flop / r->seconds / 1e9;
+        r->packed_gflops = 0;
+        if (packed.panels && packed_pays(s.m))
+            r->packed_gflops = flop / best_time(s, A, W, C, &packed, budget) / 1e9;
         rc = 0;
     }
+    packed_free(&packed);
     trl_free(A);
     trl_free(W);
     trl_free(C);
@@ -133,19 +150,26 @@ static double peak_of(const struct gemm_result *r, int n)
 
 static void print_rows(const char *title, const struct gemm_result *r, int n)
 {
-    printf("%s\n  %6s %6s %6s %12s %10s\n", title, "M", "K", "N", "s/call", "GFLOP/s");
-    for (int i = 0; i < n; i++)
-        printf("  %6d %6d %6d %12.3e %10.2f\n", r[i].shape.m, r[i].shape.k, r[i].shape.n,
+    printf("%s\n  %6s %6s %6s %12s %10s %10s\n", title, "M", "K", "N", "s/call", "GFLOP/s",
+           "packed");
+    for (int i = 0; i < n; i++) {
+        printf("  %6d %6d %6d %12.3e %10.2f", r[i].shape.m, r[i].shape.k, r[i].shape.n,
                r[i].seconds, r[i].gflops);
+        if (r[i].packed_gflops > 0)
+            printf(" %10.2f\n", r[i].packed_gflops);
+        else
+            printf(" %10s\n", "-");
+    }
 }
 
 static json_t *rows_json(const struct gemm_result *r, int n)
 {
     json_t *a = json_array();
     for (int i = 0; i < n; i++)
-        json_array_append_new(a, json_pack("{s:i, s:i, s:i, s:f, s:f}", "m", r[i].shape.m, "k",
+        json_array_append_new(a, json_pack("{s:i, s:i, s:i, s:f, s:f, s:f}", "m", r[i].shape.m, "k",
                                            r[i].shape.k, "n", r[i].shape.n, "seconds", r[i].seconds,
-                                           "gflops", r[i].gflops));
+                                           "gflops", r[i].gflops, "packed_gflops",
+                                           r[i].packed_gflops));
     return a;
 }
 
