@@ -1,7 +1,8 @@
 /* safetensors.c - reading and writing safetensors files (SPEC section 4).
  *
- * Reading (st_open, st_open_buffer) keeps the whole file in one buffer and
- * validates it in this order, stopping at the first step that fails:
+ * Reading (st_open, st_open_buffer) keeps the whole file in one buffer;
+ * st_open_stream keeps only the header and the open file. Both validate it in
+ * this order, stopping at the first step that fails:
  *   1. the file holds the 8-byte little-endian header length N, N is at most
  *      ST_MAX_HEADER and the header fits in the file (st_open checks this on
  *      the first 8 bytes and fstat's size before it allocates anything);
@@ -17,7 +18,8 @@
  *      at the end of the file.
  * Only then does a tensor get its `raw` pointer, so a file that is accepted
  * can be read without bounds checks. Values are copied with memcpy: they may
- * be unaligned in the buffer.
+ * be unaligned in the buffer. A streamed file is read with pread, which
+ * reports a file that shrank after it was checked as a short read.
  *
  * Writing (st_write) builds the header with jansson (compact, keys in the
  * given order, "__metadata__" first; integers only, so no locale enters),
@@ -35,6 +37,7 @@
 #include <fcntl.h>
 #include <float.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -339,8 +342,8 @@ static int st_check_span(const struct st_tensor *t, const char *name, size_t beg
     return 0;
 }
 
-static int st_parse_entry(struct st_tensor *t, const char *name, json_t *entry,
-                          const unsigned char *data, size_t data_size, struct trl_errors *err)
+static int st_parse_entry(struct st_tensor *t, const char *name, json_t *entry, size_t data_size,
+                          struct trl_errors *err)
 {
     size_t begin, end;
     t->name = st_strdup(name);
@@ -364,7 +367,7 @@ static int st_parse_entry(struct st_tensor *t, const char *name, json_t *entry,
         st_parse_offsets(name, json_object_get(entry, "data_offsets"), &begin, &end, err) ||
         st_check_span(t, name, begin, end, data_size, err))
         return -1;
-    t->raw = data + begin; /* begin <= end <= data_size: inside the buffer */
+    t->offset = begin; /* begin <= end <= data_size: inside the data section */
     return 0;
 }
 
@@ -372,16 +375,14 @@ static int st_parse_entry(struct st_tensor *t, const char *name, json_t *entry,
 static int st_cmp_offset(const void *pa, const void *pb)
 {
     const struct st_tensor *a = pa, *b = pb;
-    const unsigned char *ra = a->raw, *rb = b->raw;
-    if (ra != rb) return ra < rb ? -1 : 1;
+    if (a->offset != b->offset) return a->offset < b->offset ? -1 : 1;
     size_t na = st_nbytes(a), nb = st_nbytes(b);
     if (na != nb) return na < nb ? -1 : 1;
     return strcmp(a->name, b->name);
 }
 
 /* Step 4: the sorted tensors tile [0, data_size) without gaps or overlaps. */
-static int st_check_layout(struct st_file *f, const unsigned char *data, size_t data_size,
-                           struct trl_errors *err)
+static int st_check_layout(struct st_file *f, size_t data_size, struct trl_errors *err)
 {
     size_t pos = 0;
     const char *prev = NULL;
@@ -389,7 +390,7 @@ static int st_check_layout(struct st_file *f, const unsigned char *data, size_t 
     qsort(f->tensors, (size_t)f->n, sizeof *f->tensors, st_cmp_offset);
     for (int i = 0; i < f->n; i++) {
         const struct st_tensor *t = &f->tensors[i];
-        size_t begin = (size_t)((const unsigned char *)t->raw - data), end = begin + st_nbytes(t);
+        size_t begin = t->offset, end = begin + st_nbytes(t);
         if (begin < pos) {
             trl_errors_add(err, t->name,
                            "data_offsets [%zu, %zu] overlap tensor \"%.100s\", which ends at %zu",
@@ -420,7 +421,6 @@ static int st_check_layout(struct st_file *f, const unsigned char *data, size_t 
 /* Steps 3 and 4 on a header that is a JSON object. */
 static int st_parse_root(struct st_file *f, json_t *root, size_t hlen, struct trl_errors *err)
 {
-    const unsigned char *data = f->buf + ST_LEN_BYTES + hlen;
     size_t data_size = f->size - ST_LEN_BYTES - hlen;
     json_t *meta = json_object_get(root, "__metadata__");
     size_t nt = json_object_size(root) - (meta ? 1 : 0);
@@ -441,13 +441,16 @@ static int st_parse_root(struct st_file *f, json_t *root, size_t hlen, struct tr
     json_object_foreach(root, name, entry)
     {
         if (entry == meta) continue;
-        if (st_parse_entry(&f->tensors[f->n++], name, entry, data, data_size, err)) bad = 1;
+        if (st_parse_entry(&f->tensors[f->n++], name, entry, data_size, err)) bad = 1;
     }
     if (bad) return -1;
-    return st_check_layout(f, data, data_size, err);
+    return st_check_layout(f, data_size, err);
 }
 
-static int st_parse(struct st_file *f, struct trl_errors *err)
+/* Steps 1 to 4 on f->buf, which holds at least the length field and the
+ * header of a file of f->size bytes; then, when it holds the whole file,
+ * each tensor's raw pointer. */
+static int st_parse(struct st_file *f, size_t buf_size, struct trl_errors *err)
 {
     size_t hlen;
     json_t *root = NULL;
@@ -456,6 +459,10 @@ static int st_parse(struct st_file *f, struct trl_errors *err)
     if (!root) goto fail;
     if (st_parse_root(f, root, hlen, err)) goto fail;
     json_decref(root);
+    f->data_start = ST_LEN_BYTES + hlen;
+    if (buf_size == f->size)
+        for (int i = 0; i < f->n; i++)
+            f->tensors[i].raw = f->buf + f->data_start + f->tensors[i].offset;
     return 0;
 fail:
     json_decref(root);
@@ -465,7 +472,10 @@ fail:
 static struct st_file *st_file_new(const char *path, struct trl_errors *err)
 {
     struct st_file *f = trl_alloc(1, sizeof *f, TRL_MEM_MISC);
-    if (f) f->path = st_strdup(path ? path : "");
+    if (f) {
+        f->fd = -1;
+        f->path = st_strdup(path ? path : "");
+    }
     if (!f || !f->path) {
         trl_errors_add(err, NULL, "out of memory");
         st_close(f);
@@ -488,12 +498,11 @@ static ssize_t st_pread_all(int fd, unsigned char *buf, size_t n, off_t offset)
     return (ssize_t)done;
 }
 
-/* Step 1 from the file's size and first 8 bytes, then the whole file into f->buf. */
-static int st_read_fd(struct st_file *f, int fd, struct trl_errors *err)
+/* Step 1 from an open file's size and first 8 bytes: its size and header length. */
+static int st_check_fd(int fd, size_t *size, size_t *hlen, struct trl_errors *err)
 {
     struct stat st;
     unsigned char head[ST_LEN_BYTES];
-    size_t hlen;
     if (fstat(fd, &st)) {
         trl_errors_add(err, NULL, "cannot stat: %s", strerror(errno));
         return -1;
@@ -507,32 +516,44 @@ static int st_read_fd(struct st_file *f, int fd, struct trl_errors *err)
                        (intmax_t)st.st_size, TRL_ALLOC_MAX);
         return -1;
     }
-    size_t size = (size_t)st.st_size, n_head = size < ST_LEN_BYTES ? size : ST_LEN_BYTES;
+    *size = (size_t)st.st_size;
+    size_t n_head = *size < ST_LEN_BYTES ? *size : ST_LEN_BYTES;
     ssize_t got = st_pread_all(fd, head, n_head, 0);
-    if (got < 0) goto io_error;
-    if (st_check_prefix(head, (size_t)got < n_head ? (size_t)got : size, &hlen, err)) return -1;
-    f->buf = trl_alloc(size, 1, TRL_MEM_MISC);
-    if (!f->buf) {
-        trl_errors_add(err, NULL, "out of memory for a file of %zu bytes", size);
+    if (got < 0) {
+        trl_errors_add(err, NULL, "cannot read: %s", strerror(errno));
         return -1;
     }
-    got = st_pread_all(fd, f->buf, size, 0);
-    if (got < 0) goto io_error;
-    if ((size_t)got != size) {
-        trl_errors_add(err, NULL, "file changed while being read (%zd of %zu bytes)", got, size);
+    return st_check_prefix(head, (size_t)got < n_head ? (size_t)got : *size, hlen, err);
+}
+
+/* The first n bytes of the file (all of it, or the length field and the
+ * header) into f->buf, for a file of `size` bytes. */
+static int st_read_fd(struct st_file *f, int fd, size_t n, size_t size, struct trl_errors *err)
+{
+    f->buf = trl_alloc(n, 1, TRL_MEM_MISC);
+    if (!f->buf) {
+        trl_errors_add(err, NULL, "out of memory for %zu bytes of the file", n);
+        return -1;
+    }
+    ssize_t got = st_pread_all(fd, f->buf, n, 0);
+    if (got < 0) {
+        trl_errors_add(err, NULL, "cannot read: %s", strerror(errno));
+        return -1;
+    }
+    if ((size_t)got != n) {
+        trl_errors_add(err, NULL, "file changed while being read (%zd of %zu bytes)", got, n);
         return -1;
     }
     f->size = size;
     return 0;
-io_error:
-    trl_errors_add(err, NULL, "cannot read: %s", strerror(errno));
-    return -1;
 }
 
-struct st_file *st_open(const char *path, struct trl_errors *err)
+/* st_open (whole) and st_open_stream (header only, file kept open). */
+static struct st_file *st_open_mode(const char *path, bool whole, struct trl_errors *err)
 {
     struct trl_errors scratch;
     struct st_file *f = NULL;
+    size_t size, hlen;
     int fd = -1;
     if (!err) err = &scratch;
     trl_errors_init(err, path);
@@ -543,15 +564,31 @@ struct st_file *st_open(const char *path, struct trl_errors *err)
         trl_errors_add(err, NULL, "cannot open: %s", strerror(errno));
         goto fail;
     }
-    if (st_read_fd(f, fd, err)) goto fail;
-    close(fd);
-    fd = -1;
-    if (st_parse(f, err)) goto fail;
+    if (st_check_fd(fd, &size, &hlen, err)) goto fail;
+    const size_t n = whole ? size : ST_LEN_BYTES + hlen;
+    if (st_read_fd(f, fd, n, size, err) || st_parse(f, n, err)) goto fail;
+    if (whole) {
+        close(fd);
+    } else { /* the header was parsed into names and offsets: its text is not needed */
+        f->fd = fd;
+        trl_free(f->buf);
+        f->buf = NULL;
+    }
     return f;
 fail:
     if (fd >= 0) close(fd);
     st_close(f);
     return NULL;
+}
+
+struct st_file *st_open(const char *path, struct trl_errors *err)
+{
+    return st_open_mode(path, true, err);
+}
+
+struct st_file *st_open_stream(const char *path, struct trl_errors *err)
+{
+    return st_open_mode(path, false, err);
 }
 
 struct st_file *st_open_buffer(const void *bytes, size_t size, const char *path,
@@ -573,7 +610,7 @@ struct st_file *st_open_buffer(const void *bytes, size_t size, const char *path,
     }
     memcpy(f->buf, bytes, size);
     f->size = size;
-    if (st_parse(f, err)) goto fail;
+    if (st_parse(f, size, err)) goto fail;
     return f;
 fail:
     st_close(f);
@@ -583,6 +620,7 @@ fail:
 void st_close(struct st_file *f)
 {
     if (!f) return;
+    if (f->fd >= 0) close(f->fd);
     for (int i = 0; i < f->n; i++) trl_free(f->tensors[i].name);
     for (int i = 0; i < 2 * f->n_meta; i++) trl_free(f->meta[i]);
     trl_free(f->meta);
@@ -620,25 +658,68 @@ static trl_real st_to_real(double v)
 #endif
 }
 
-long st_read_real(const struct st_tensor *t, trl_real *out)
+/* n little-endian values of dtype d at p to trl_real. */
+static void st_convert(enum st_dtype d, const unsigned char *p, size_t n, trl_real *out)
 {
-    const unsigned char *p = t->raw;
-    if (t->dtype == ST_F32) {
-        for (size_t i = 0; i < t->count; i++) {
+    if (d == ST_F32) {
+        for (size_t i = 0; i < n; i++) {
             float v;
             memcpy(&v, p + 4 * i, sizeof v);
             out[i] = (trl_real)v;
         }
     } else {
-        for (size_t i = 0; i < t->count; i++) {
+        for (size_t i = 0; i < n; i++) {
             double v;
             memcpy(&v, p + 8 * i, sizeof v);
             out[i] = st_to_real(v);
         }
     }
-    for (size_t i = 0; i < t->count; i++)
-        if (!isfinite(out[i])) return (long)i;
+}
+
+long st_first_nonfinite(const trl_real *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i])) return (long)i;
     return -1;
+}
+
+long st_read_real(const struct st_tensor *t, trl_real *out)
+{
+    st_convert(t->dtype, t->raw, t->count, out);
+    return st_first_nonfinite(out, t->count);
+}
+
+#define ST_PIECE_BYTES 16384 /* a streamed read goes through a stack buffer this big */
+
+int st_read_range(const struct st_file *f, const struct st_tensor *t, size_t first, size_t n,
+                  trl_real *out, struct trl_errors *err)
+{
+    const size_t esize = st_dtype_size(t->dtype), per_piece = ST_PIECE_BYTES / esize;
+    if (t->raw) {
+        st_convert(t->dtype, (const unsigned char *)t->raw + first * esize, n, out);
+        return 0;
+    }
+    unsigned char piece[ST_PIECE_BYTES];
+    for (size_t done = 0; done < n;) {
+        const size_t k = n - done < per_piece ? n - done : per_piece, bytes = k * esize;
+        const size_t at = f->data_start + t->offset + (first + done) * esize;
+        ssize_t got = st_pread_all(f->fd, piece, bytes, (off_t)at);
+        if (got < 0) {
+            trl_errors_add(err, t->name, "cannot read bytes [%zu, %zu) of the file: %s", at,
+                           at + bytes, strerror(errno));
+            return -1;
+        }
+        if ((size_t)got != bytes) {
+            trl_errors_add(err, t->name,
+                           "the file ends at byte %zu, inside this tensor (reading bytes [%zu, "
+                           "%zu)); it was %zu bytes when opened: it changed while in use",
+                           at + (size_t)got, at, at + bytes, f->size);
+            return -1;
+        }
+        st_convert(t->dtype, piece, k, out + done);
+        done += k;
+    }
+    return 0;
 }
 
 /* ---- writing ---------------------------------------------------------- */

@@ -5,7 +5,10 @@
  * {string: string}}, then the data section; offsets are relative to it.
  *
  * The reader validates the whole header before any tensor is used: a file it
- * accepts never makes a later read go out of bounds. The writer writes to a
+ * accepts never makes a later read go out of bounds. st_open reads the whole
+ * file; st_open_stream reads only the header and keeps the file open, so a
+ * caller reads ranges of a tensor when it needs them (st_read_range), in
+ * memory that does not grow with the file. The writer writes to a
  * temporary file in the destination's folder and renames it, so the
  * destination is either the old file or the complete new one.
  */
@@ -30,13 +33,17 @@ struct st_tensor {
     int ndim;
     int64_t shape[ST_MAX_DIMS];
     size_t count;    /* product of shape (1 for a scalar, ndim 0) */
-    const void *raw; /* little-endian values inside the file buffer; may be unaligned */
+    size_t offset;   /* first byte, counted from the start of the data section */
+    const void *raw; /* little-endian values inside the file buffer (may be unaligned);
+                        NULL in a streamed file */
 };
 
 struct st_file {
     char *path;
-    unsigned char *buf; /* the whole file */
-    size_t size;
+    unsigned char *buf;        /* the whole file; NULL when streamed */
+    size_t size;               /* bytes of the file */
+    size_t data_start;         /* where the data section begins: 8 + the header's length */
+    int fd;                    /* streamed: the open file (st_read_range); -1 otherwise */
     struct st_tensor *tensors; /* in order of data offset */
     int n;
     /* "__metadata__" as key, value, key, value, ..., NULL (the form st_write
@@ -48,6 +55,9 @@ struct st_file {
 /* Reads and validates a file. NULL on any problem, with the reason in err
  * (err->file is set to path). */
 struct st_file *st_open(const char *path, struct trl_errors *err);
+/* The same checks, but reads only the length field and the header and
+ * keeps the file open for st_read_range; tensors have no `raw`. */
+struct st_file *st_open_stream(const char *path, struct trl_errors *err);
 /* The same on bytes in memory (copied); `path` names it in errors. */
 struct st_file *st_open_buffer(const void *bytes, size_t size, const char *path,
                                struct trl_errors *err);
@@ -59,6 +69,15 @@ const char *st_meta(const struct st_file *f, const char *key);
 /* Converts t to trl_real into out[t->count]. Returns the index of the first
  * non-finite value, or -1 when every value is finite. */
 long st_read_real(const struct st_tensor *t, trl_real *out);
+/* Converts values [first, first + n) of t (a tensor of f) to trl_real into
+ * out[n], from the buffer or, when streamed, from the file; first + n must be
+ * at most t->count. Safe to call from several threads at once (pread). 0, or
+ * -1 with err set when the file cannot be read or ends early (it changed
+ * after it was opened). Values are not checked: see st_first_nonfinite. */
+int st_read_range(const struct st_file *f, const struct st_tensor *t, size_t first, size_t n,
+                  trl_real *out, struct trl_errors *err);
+/* The index of the first value of v[n] that is not finite, or -1. */
+long st_first_nonfinite(const trl_real *v, size_t n);
 
 /* A tensor to write: data in the binary's precision (TRL_DTYPE). */
 struct st_out {
