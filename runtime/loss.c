@@ -40,7 +40,7 @@ double loss_step(enum loss_type type, const struct data *d, int t, int K, const 
     const double scale = 1.0 / d->loss_B;
     double total = 0;
     for (int b = 0; b < d->B; b++) {
-        size_t bt = (size_t)b * d->T + t;
+        size_t bt = (size_t)b * d->span + (t - d->t0); /* the row of step t (data.h) */
         double m = d->mask ? d->mask[bt] : 1.0;
         const trl_real *tg = d->target + bt * K;
         trl_real *dyb = dy ? dy + (size_t)b * K : NULL;

@@ -47,12 +47,12 @@ void data_view(const struct graph *g, const struct data *d, int first, int count
     *view = *d;
     view->B = count;
     view->x = x;
-    const size_t T = (size_t)d->T;
+    view->first = d->first + first; /* a streamed view reads these samples of the file */
+    const size_t rows = (size_t)first * (size_t)d->span;
     for (int i = 0; i < d->n_nodes; i++)
-        x[i] = d->x[i] ? d->x[i] + (size_t)first * T * (size_t)g->nodes[i].size : NULL;
-    if (d->target)
-        view->target = d->target + (size_t)first * T * (size_t)g->nodes[g->loss_node].size;
-    if (d->mask) view->mask = d->mask + (size_t)first * T;
+        x[i] = d->x[i] ? d->x[i] + rows * (size_t)g->nodes[i].size : NULL;
+    if (d->target) view->target = d->target + rows * (size_t)g->nodes[g->loss_node].size;
+    if (d->mask) view->mask = d->mask + rows;
 }
 
 struct job {

@@ -26,7 +26,8 @@ int shard_count(int B);
 void shard_range(int B, int n_shards, int k, int *first, int *count);
 
 /* A view of samples [first, first + count) of d, sharing its arrays (x
- * must hold g->n_nodes pointers); the loss still averages over d->loss_B. */
+ * must hold g->n_nodes pointers) or, when d is streamed, its file; the loss
+ * still averages over d->loss_B. */
 void data_view(const struct graph *g, const struct data *d, int first, int count, trl_real **x,
                struct data *view);
 
