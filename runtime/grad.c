@@ -31,6 +31,13 @@ static int grad_engine(const struct graph *g, const trl_real *params, const stru
         trl_errors_add(err, NULL, "online updates need --algo rtrl or eprop (online engine)");
         return -1;
     }
+    if (d->stream) { /* reverse accumulation reads every step at the end: data in memory */
+        trl_errors_add(err, NULL,
+                       "%s%s reads the data backwards in time: load it with data_load, not "
+                       "data_open",
+                       grad_algo_names[algo], algo == GRAD_EPROP ? " (reverse engine)" : "");
+        return -1;
+    }
     return grad_reverse(g, params, d, prune, hooks, grad, loss, err);
 }
 

@@ -46,7 +46,9 @@ struct grad_hooks {
 
 /* dL/dtheta into grad (a block laid out as the parameters; entries of frozen
  * tensors are 0) and the loss into *loss. The graph must have a loss and the
- * data a target. 0, or -1 with err set (out of memory, too many traces). */
+ * data a target. The online engines (grad_is_online) also take a streamed
+ * data set (data_open), read a window at a time in every chunk. 0, or -1
+ * with err set (out of memory, too many traces, a read error). */
 int grad_compute(const struct graph *g, const trl_real *params, const struct data *d,
                  enum grad_algo algo, enum grad_engine engine, trl_real *grad, double *loss,
                  struct trl_errors *err);

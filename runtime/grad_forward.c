@@ -19,7 +19,9 @@
  *   DENSE     (W_e diag(dz_p/dh_p)) eps_p: a GEMM, written straight into the
  *             new trace with dh/dI as its alpha.
  * rtrl propagates every edge; e-prop only delay-0 edges, which is all it
- * takes to treat every delayed source as a constant. Memory is constant in T.
+ * takes to treat every delayed source as a constant. Memory is constant in T,
+ * the data's too when it is streamed (data_open): the engine reads it a
+ * window of steps at a time.
  */
 #include <string.h>
 
@@ -549,10 +551,21 @@ int grad_forward(const struct graph *g, const trl_real *params, const struct dat
         forward_free(&f);
         return -1;
     }
+    struct data win = {0}; /* a streamed data set: a window of steps at a time (data.h) */
+    if (d->stream && data_window_new(d, &win, err)) {
+        forward_free(&f);
+        return -1;
+    }
+    if (d->stream) f.d = &win;
     memset(grad, 0, g->n_param_values * sizeof *grad);
     *loss = 0;
-    for (int t = 0; t < d->T; t++) forward_step(&f, t, grad, loss);
+    int rc = 0;
+    for (int t = 0; t < d->T && !rc; t++) {
+        rc = d->stream ? data_window_at(&win, t, err) : 0;
+        if (!rc) forward_step(&f, t, grad, loss);
+    }
     zero_no_self_diagonals(g, grad);
+    data_window_free(&win);
     forward_free(&f);
-    return 0;
+    return rc;
 }

@@ -78,12 +78,14 @@ static int grad_main(int argc, char **argv)
         goto done;
     }
     trl_errors_init(&err, data_path);
-    d = data_load(g, data_path, DATA_TARGET_REQUIRED, &err);
+    /* online: stream the data a window of steps at a time, so that memory
+     * does not grow with T; reverse accumulation needs every step at once */
+    d = grad_is_online(algo, engine) ? data_open(g, data_path, DATA_TARGET_REQUIRED, &err)
+                                     : data_load(g, data_path, DATA_TARGET_REQUIRED, &err);
     double loss = 0;
-    if (d) {
+    if (d && grad_compute(g, params, d, algo, engine, grad, &loss, &err) == 0) {
         trl_errors_init(&err, out);
-        if (grad_compute(g, params, d, algo, engine, grad, &loss, &err) == 0 &&
-            params_save(g, grad, PARAMS_TRAINABLE, &loss, out, &err) == 0) {
+        if (params_save(g, grad, PARAMS_TRAINABLE, &loss, out, &err) == 0) {
             status = EXIT_OK;
             printf("loss %.10g\n", loss);
         }
