@@ -98,10 +98,12 @@ static void chunk_worker(void *ctx, int k)
             if (h.loss_z) h.loss_z += (size_t)first * s->d->T * g->nodes[g->loss_node].size;
         }
         double loss = 0;
-        s->rc[k] = grad_engine(g, s->params, &view, s->algo, s->engine, s->hooks ? &h : NULL,
-                               s->tmp[k], &loss, &s->err[k]);
+        trl_real *out = c == k ? s->grad[k] : s->tmp[k]; /* the engine overwrites out */
+        s->rc[k] = grad_engine(g, s->params, &view, s->algo, s->engine, s->hooks ? &h : NULL, out,
+                               &loss, &s->err[k]);
         s->loss[k] += loss;
-        for (size_t i = 0; i < g->n_param_values; i++) s->grad[k][i] += s->tmp[k][i];
+        if (c != k)
+            for (size_t i = 0; i < g->n_param_values; i++) s->grad[k][i] += out[i];
     }
 }
 
@@ -119,15 +121,17 @@ static int chunks_alloc(struct chunks *s, trl_real *grad)
 {
     const struct graph *g = s->g;
     const size_t n = g->n_param_values + 1;
-    memset(grad, 0, g->n_param_values * sizeof *grad);
+    const bool several = s->n_chunks > s->n_threads; /* a worker adds a second chunk */
     for (int k = 0; k < s->n_threads; k++) {
         trl_errors_init(&s->err[k], "");
-        s->grad[k] = k ? trl_alloc(n, sizeof(trl_real), TRL_MEM_PARAMS) : grad;
-        s->tmp[k] = trl_alloc(n, sizeof(trl_real), TRL_MEM_PARAMS);
+        /* written whole by the worker's first chunk (chunk_worker) */
+        s->grad[k] = k ? trl_alloc_uninit(n, sizeof(trl_real), TRL_MEM_PARAMS) : grad;
+        s->tmp[k] = several ? trl_alloc_uninit(n, sizeof(trl_real), TRL_MEM_PARAMS) : NULL;
         s->x[k] = trl_alloc((size_t)g->n_nodes, sizeof(trl_real *), TRL_MEM_MISC);
         if (s->hooks && s->hooks->z_sum)
             s->z_sum[k] = trl_alloc((size_t)g->n_nodes, sizeof(double), TRL_MEM_MISC);
-        if (!s->grad[k] || !s->tmp[k] || !s->x[k] || (s->hooks && s->hooks->z_sum && !s->z_sum[k]))
+        if (!s->grad[k] || (several && !s->tmp[k]) || !s->x[k] ||
+            (s->hooks && s->hooks->z_sum && !s->z_sum[k]))
             return -1;
     }
     return 0;
