@@ -16,7 +16,10 @@ both sides read the same bytes); otherwise bench/workloads/*.json go through
 Other modes:
   --memory  lsnn at T = 500 and T = 5000 (random data, same graph and
             parameters): memory of eprop online (constant in T?) and bptt
-            (growth per step); rtrl when it fits.
+            (growth per step); rtrl when it fits. Then the peak resident
+            memory of the real command, `trellis grad`, for eprop online
+            (B = 32) and rtrl (B = --rtrl-batch, 1: about 5 minutes at
+            T = 5000), each a process of its own (ru_maxrss, by GNU time).
   --scale   an LSNN of 1000 LIF + 1000 ALIF, 80 inputs, B = 16, T = 1000:
             eprop online, time and peak memory.
 
@@ -29,13 +32,17 @@ example:
 """
 import argparse
 import datetime
+import functools
 import hashlib
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -508,9 +515,9 @@ def memory_verdicts(rows, summary, B):
                        w0, w1, "within" if within(w0, w1) else "NOT within", t0, t1,
                        "equal" if t0 == t1 else "DIFFERENT"))
         out.append("  process: peak minus data %.1f -> %.1f MB (%s 5%%); added by the call "
-                   "%.1f -> %.1f MB (the C library's reuse of freed load buffers moves these "
-                   "by a few MB)" % (p0, p1, "within" if within(p0, p1) else "NOT within",
-                                     c0 or 0, c1 or 0))
+                   "%.1f -> %.1f MB (the C library's reuse of freed memory can move these by "
+                   "a few MB)" % (p0, p1, "within" if within(p0, p1) else "NOT within",
+                                  c0 or 0, c1 or 0))
     bp = [by.get(("bptt", T)) for T in (500, 5000)]
     if all(bp):
         h = (bp[1]["mem_peak_bytes"]["history"] - bp[0]["mem_peak_bytes"]["history"]) / 4500.0
@@ -520,6 +527,93 @@ def memory_verdicts(rows, summary, B):
                    "predicts %.0f per step, %.0f per sample); process peak minus data grows "
                    "%.0f bytes per step" % (h, h / B, pred, pred / B, rss))
     return out
+
+
+GNU_TIME = "/usr/bin/time"
+
+
+@functools.lru_cache(maxsize=None)
+def has_gnu_time():
+    if not os.access(GNU_TIME, os.X_OK):
+        return False
+    with tempfile.NamedTemporaryFile("r") as out:
+        rc, _, _ = run([GNU_TIME, "-f", "%M", "-o", out.name, "true"], check=False)
+        return rc == 0 and out.read().strip().isdigit()
+
+
+def child_peak_rss(cmd, env):
+    """Runs cmd; (exit status, seconds, peak RSS in MB, stderr, how measured).
+    A process forked by Python starts with Python's pages and ru_maxrss
+    counts them, so GNU time (a small process) runs cmd and reports its own
+    peak; without it, wait4's ru_maxrss, which is then at least Python's."""
+    start = time.monotonic()
+    with tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile("r") as out:
+        gnu = has_gnu_time()
+        full = [GNU_TIME, "-f", "%M", "-o", out.name] + cmd if gnu else cmd
+        p = subprocess.Popen(full, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.monotonic() - start
+        err.seek(0)
+        text = err.read().decode(errors="replace")
+        kb = int(out.read().strip() or 0) if gnu else usage.ru_maxrss
+    how = "GNU time" if gnu else "wait4 (includes Python's %.1f MB)" % (
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
+    return p.returncode, seconds, kb / 1024.0, text, how
+
+
+def grad_rss(trellis, w, data, algo):
+    """`trellis grad` in a child process of its own: its time and peak RSS."""
+    cmd = [trellis.path, "grad", w["graph"], "--params", w["params"], "--data", data,
+           "--algo", algo, "-o", data + ".grad"]
+    rc, seconds, mb, text, how = child_peak_rss(cmd, trellis.env)
+    if rc != 0:
+        return {"error": "trellis grad failed (exit %d): %s" % (rc, first_line(text))}
+    return {"seconds": seconds, "peak_rss_mb": mb, "measured_by": how,
+            "data_mb": os.path.getsize(data) / 1e6}
+
+
+def grad_rss_rows(a, trellis, w, folder, spiking):
+    """eprop online at lsnn's B and rtrl at --rtrl-batch, T = 500 and 5000."""
+    rows = []
+    runs = [("eprop", WORKLOADS["lsnn"][0])] + ([("rtrl", a.rtrl_batch)] if a.rtrl_batch else [])
+    for algo, B in runs:
+        for T in (500, 5000):
+            d = os.path.join(folder, "lsnn-B%d-T%d.safetensors" % (B, T))
+            random_data(trellis, w["graph"], B, T, spiking, a.seed, d)
+            print("run_bench: trellis grad --algo %s B=%d T=%d ..." % (algo, B, T),
+                  file=sys.stderr, flush=True)
+            row = {"algo": algo + (" online" if algo == "eprop" else ""), "B": B, "T": T}
+            row.update(grad_rss(trellis, w, d, algo))
+            rows.append(row)
+    return rows
+
+
+def print_grad_rss(rows):
+    how = next((r["measured_by"] for r in rows if "measured_by" in r), "-")
+    print("\ntrellis grad, the real command (a process per row; peak RSS = its ru_maxrss, "
+          "by %s); the online engines stream the data file:" % how)
+    print("%-13s %4s %5s %8s %12s %12s" % ("algo", "B", "T", "time s", "peak RSS MB",
+                                           "data file MB"))
+    for r in rows:
+        if "error" in r:
+            print("%-13s %4d %5d  %s" % (r["algo"], r["B"], r["T"], r["error"]))
+            continue
+        print("%-13s %4d %5d %8.2f %12.1f %12.1f" % (r["algo"], r["B"], r["T"], r["seconds"],
+                                                   r["peak_rss_mb"], r["data_mb"]))
+    verdicts = []
+    for algo in ("eprop online", "rtrl"):
+        by = {r["T"]: r for r in rows if r["algo"] == algo and "error" not in r}
+        if 500 not in by or 5000 not in by:
+            continue
+        m0, m1 = by[500]["peak_rss_mb"], by[5000]["peak_rss_mb"]
+        verdicts.append("trellis grad %s (B %d): peak RSS %.1f MB at T=500, %.1f MB at T=5000 "
+                        "(%+.1f%%): %s 5%%" % (algo, by[500]["B"], m0, m1, 100 * (m1 - m0) / m0,
+                                               "within" if within(m0, m1) else "NOT within"))
+    print()
+    for v in verdicts:
+        print(v)
+    return verdicts
 
 
 def memory_mode(a, trellis, env):
@@ -537,9 +631,12 @@ def memory_mode(a, trellis, env):
     summary = trellis.validate(w["graph"])
     sgemm = trellis.gemm(os.cpu_count() or 1)["peak_gflops"]
     rows = memory_rows(a, trellis, w, data, summary, sgemm)
+    grad_rows = grad_rss_rows(a, trellis, w, folder, spiking)
     print("\nmemory: lsnn (B %d) at T = 500 and 5000, random data; one call each" % B)
     verdicts = print_memory(rows, summary, B)
-    return {"memory": {"workload": w["graph"], "B": B, "rows": rows, "verdicts": verdicts}}
+    verdicts += print_grad_rss(grad_rows)
+    return {"memory": {"workload": w["graph"], "B": B, "rows": rows, "grad_rss": grad_rows,
+                       "verdicts": verdicts}}
 
 
 def scale_graph(folder):
@@ -606,6 +703,9 @@ def parse_args(argv):
                          "warm-up longer than it is the one measurement")
     ap.add_argument("--rtrl-seconds", type=float, default=10.0,
                     help="run rtrl only if 2 MACs / sgemm peak is below this")
+    ap.add_argument("--rtrl-batch", type=int, default=1,
+                    help="--memory: batch of the trellis grad --algo rtrl rows (lsnn costs about "
+                         "60 ms per sample and step: 0 skips them)")
     ap.add_argument("--rtrl-memory-gb", type=float, default=4.0,
                     help="run rtrl only if its traces fit in this (and half the free memory)")
     ap.add_argument("--coretype", default="auto",
@@ -614,6 +714,8 @@ def parse_args(argv):
     a = ap.parse_args(argv)
     if a.repeat < 1:
         ap.error("--repeat must be at least 1")
+    if a.rtrl_batch < 0:
+        ap.error("--rtrl-batch must be 0 (skip) or more")
     names = a.only.split(",")
     bad = [n for n in names if n not in WORKLOADS]
     if bad:
