@@ -18,6 +18,10 @@
  *             A = W_e diag(dz_p/dh_p) W_po: a small GEMM, then a broadcast;
  *   DENSE     (W_e diag(dz_p/dh_p)) eps_p: a GEMM, written straight into the
  *             new trace with dh/dI as its alpha.
+ * A dense trace is stored parameter-major, [S][|theta|][N] per sample: its
+ * GEMM then reads the parent's trace row after row, once, against a small
+ * packed W_e diag(dz_p/dh_p) (runtime/packed.h), where [N][|theta|] made
+ * the BLAS copy the whole parent trace at every step.
  * rtrl propagates every edge; e-prop only delay-0 edges, which is all it
  * takes to treat every delayed source as a constant. Memory is constant in T,
  * the data's too when it is streamed (data_open): the engine reads it a
@@ -29,6 +33,7 @@
 #include "runtime/grad.h"
 #include "runtime/loss.h"
 #include "runtime/net.h"
+#include "runtime/packed.h"
 #include "runtime/trace_plan.h"
 
 struct forward {
@@ -37,17 +42,18 @@ struct forward {
     struct trace_plan *plan;
     struct net *net;
     int B;
-    trl_real **trace; /* per slot: depth x B x values */
-    trl_real **dzdh;  /* per node with slots: depth x [B][S][N] */
-    trl_real *J;      /* scratch: J(t) of the current node [B][S*S][N] */
-    trl_real *inc;    /* scratch: one sample's input term of a dense trace [N][P] */
-    trl_real *A, *Wd; /* scratch: [N][N] */
-    trl_real *dy;     /* dL/dz of the loss node [B][N] */
-    trl_real *D;      /* dL/dz . dz/dh at the loss node [B][S][N] */
-    trl_real *lsig;   /* learning signal of a factored trace [B][N] */
-    trl_real *ones;   /* [B]: the presynaptic value of a bias */
-    trl_real *zeros;  /* the traces before t = 0: one sample of the largest slot */
-    trl_real *q;      /* scratch: one row of an owner's output sensitivity [K] */
+    trl_real **trace;        /* per slot: depth x B x values */
+    trl_real **dzdh;         /* per node with slots: depth x [B][S][N] */
+    trl_real *J;             /* scratch: J(t) of the current node [B][S*S][N] */
+    trl_real *inc;           /* scratch: one sample's input term of a dense trace [N][P] */
+    trl_real *A, *Wd;        /* scratch: [N][N] */
+    struct packed_weight wd; /* Wd packed for a dense parent's GEMM */
+    trl_real *dy;            /* dL/dz of the loss node [B][N] */
+    trl_real *D;             /* dL/dz . dz/dh at the loss node [B][S][N] */
+    trl_real *lsig;          /* learning signal of a factored trace [B][N] */
+    trl_real *ones;          /* [B]: the presynaptic value of a bias */
+    trl_real *zeros;         /* the traces before t = 0: one sample of the largest slot */
+    trl_real *q;             /* scratch: one row of an owner's output sensitivity [K] */
     const struct grad_hooks *hooks;
     trl_real *step_grad; /* with an on_step hook: this step's gradient term */
 };
@@ -206,11 +212,19 @@ TRL_HOT static void update_factored(struct forward *f, const struct trace_slot *
     }
 }
 
+/* How a dense trace's new values start: scale[i] * prev[p][i] (J eps(t-1)
+ * with J diagonal in the units), or zero when prev is NULL. */
+struct dst_start {
+    const trl_real *prev, *scale;
+};
+
 /* dst += alpha * (the term of edge e: p -> m) for sample b of a dense trace
- * of m; dst is [N_m][P]. */
+ * of m; dst is [P][N_m]. With start (a dense parent only), its first
+ * product is written over dst from start instead: one pass over dst. */
 TRL_HOT static void add_parent_term(struct forward *f, const struct trace_slot *s,
                                     const struct graph_edge *e, const struct trace_slot *sp, int t,
-                                    int b, trl_real *dst, trl_real alpha)
+                                    int b, trl_real *dst, trl_real alpha,
+                                    const struct dst_start *start)
 {
     const struct graph *g = f->g;
     const struct graph_node *m = &g->nodes[s->node], *p = &g->nodes[e->src];
@@ -219,16 +233,20 @@ TRL_HOT static void add_parent_term(struct forward *f, const struct trace_slot *
     const trl_real *W = param_values(f, e->param);
     const trl_real *dz = dzdh_at(f, e->src, t - e->delay) + (size_t)b * Sp * Np;
     const trl_real *ep = trace_at(f, sp, t - e->delay) + (size_t)b * sp->values;
-    if (sp->kind == TRACE_OWNER) { /* dst[i][j*K+k] += W[i][j] q[j][k]: a broadcast */
+    if (sp->kind == TRACE_OWNER) { /* dst[j*K+k][i] += alpha W[i][j] q[j][k]: a broadcast */
         size_t off[OP_MAX_STATE];
         owner_offsets(sp, Sp, Np, K, off);
+        trl_real *wt = f->Wd; /* wt[j][i] = alpha W[i][j] */
+        for (int i = 0; i < Nm; i++)
+            for (int j = 0; j < Np; j++) wt[(size_t)j * Nm + i] = alpha * W[(size_t)i * Np + j];
         for (int j = 0; j < Np; j++) {
             const trl_real c[OP_MAX_STATE] = {dz[j], Sp > 1 ? dz[Np + j] : 0};
             if (!owner_q(f->q, ep, sp, off, Sp, j, K, c)) continue;
-            for (int i = 0; i < Nm; i++) {
-                const trl_real w = alpha * W[(size_t)i * Np + j];
-                trl_real *row = dst + (size_t)i * P + (size_t)j * K;
-                for (int k = 0; k < K; k++) row[k] += w * f->q[k];
+            const trl_real *wj = wt + (size_t)j * Nm;
+            for (int k = 0; k < K; k++) {
+                const trl_real qk = f->q[k];
+                trl_real *row = dst + ((size_t)j * K + k) * Nm;
+                for (int i = 0; i < Nm; i++) row[i] += wj[i] * qk;
             }
         }
         return;
@@ -239,59 +257,87 @@ TRL_HOT static void add_parent_term(struct forward *f, const struct trace_slot *
         for (int i = 0; i < Nm; i++)
             for (int l = 0; l < Np; l++)
                 f->Wd[(size_t)i * Np + l] = alpha * W[(size_t)i * Np + l] * dzr[l];
-        if (sp->kind == TRACE_DENSE) { /* dst += Wd eps_p[r]: a GEMM */
-            trl_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Nm, P, Np, 1, f->Wd, Np,
-                     ep + (size_t)r * Np * P, P, 1, dst, P);
+        if (sp->kind == TRACE_DENSE) { /* dst += eps_p[r] Wd^T: eps_p read once */
+            packed_set(&f->wd, f->Wd, Nm, Np, PACKED_WT);
+            if (start && r == 0)
+                packed_mul_into(&f->wd, P, ep, Np, dst, Nm, start->prev, start->scale);
+            else
+                packed_mul(&f->wd, P, ep + (size_t)r * P * Np, Np, dst, Nm);
             continue;
         }
-        /* factored parent, eps_p = W_po F: A = Wd W_po, then dst[i][j*K+k] += A[i][j] F[j][k] */
+        /* factored parent, eps_p = W_po F: A^T = W_po^T Wd^T, then
+         * dst[j*K+k][i] += A^T[j][i] F[j][k] */
         const struct graph_edge *eo = &g->edges[sp->edge];
         const int No = g->nodes[eo->src].size;
-        trl_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Nm, No, Np, 1, f->Wd, Np,
-                 param_values(f, eo->param), No, 0, f->A, No);
-        for (int i = 0; i < Nm; i++)
-            for (int j = 0; j < No; j++) {
-                const trl_real a = f->A[(size_t)i * No + j];
-                if (a == 0) continue;
-                trl_real *row = dst + (size_t)i * P + (size_t)j * K;
-                const trl_real *F = ep + (size_t)j * K;
-                for (int k = 0; k < K; k++) row[k] += a * F[k];
+        trl_gemm(CblasRowMajor, CblasTrans, CblasTrans, No, Nm, Np, 1, param_values(f, eo->param),
+                 No, f->Wd, Np, 0, f->A, Nm);
+        for (int j = 0; j < No; j++) {
+            const trl_real *aj = f->A + (size_t)j * Nm;
+            for (int k = 0; k < K; k++) {
+                const trl_real F = ep[(size_t)j * K + k];
+                if (F == 0) continue;
+                trl_real *row = dst + ((size_t)j * K + k) * Nm;
+                for (int i = 0; i < Nm; i++) row[i] += aj[i] * F;
             }
+        }
     }
 }
 
-/* Every carrying parent's term and, when m owns theta, the direct term
- * dI_j/dW[j][k] = x_k (dI_j/db_j = 1), times alpha, into dst [N][P]. */
+/* The parent edges of slot s whose terms count at step t. */
+static const struct trace_slot *carrying(const struct forward *f, const struct trace_slot *s,
+                                         const struct graph_edge *e, int t)
+{
+    const struct trace_slot *sp = trace_plan_slot(f->plan, f->g, e->src, s->param);
+    return sp && trace_plan_propagates(f->plan, e) && t - e->delay >= 0 ? sp : NULL;
+}
+
+/* dst [P][N] = start + alpha (every carrying parent's term and, when m owns
+ * theta, the direct term dI_j/dW[j][k] = x_k (dI_j/db_j = 1)). The first
+ * dense parent's product starts dst (add_parent_term); without one, dst
+ * starts in a pass of its own. */
 TRL_HOT static void add_inputs(struct forward *f, const struct trace_slot *s, int t, int b,
-                               trl_real *dst, trl_real alpha)
+                               trl_real *dst, trl_real alpha, const struct dst_start *start)
 {
     const struct graph *g = f->g;
     const struct graph_node *m = &g->nodes[s->node];
     const struct graph_param *q = &g->params[s->param];
-    const int P = (int)q->count, K = param_k(q);
+    const int K = param_k(q), N = m->size;
+    int first = -1;
+    for (int k = 0; k < m->n_in && first < 0; k++) {
+        const struct trace_slot *sp = carrying(f, s, &g->edges[m->in[k]], t);
+        if (sp && sp->kind == TRACE_DENSE) first = k;
+    }
+    if (first >= 0) {
+        const struct graph_edge *e = &g->edges[m->in[first]];
+        add_parent_term(f, s, e, carrying(f, s, e, t), t, b, dst, alpha, start);
+    } else if (start->prev) {
+        for (size_t p = 0; p < (size_t)q->count; p++)
+            for (int i = 0; i < N; i++) dst[p * N + i] = start->scale[i] * start->prev[p * N + i];
+    } else {
+        memset(dst, 0, q->count * N * sizeof *dst);
+    }
     for (int k = 0; k < m->n_in; k++) {
         const struct graph_edge *e = &g->edges[m->in[k]];
-        const struct trace_slot *sp = trace_plan_slot(f->plan, g, e->src, s->param);
-        if (!sp || !trace_plan_propagates(f->plan, e) || t - e->delay < 0) continue;
-        add_parent_term(f, s, e, sp, t, b, dst, alpha);
+        const struct trace_slot *sp = carrying(f, s, e, t);
+        if (sp && k != first) add_parent_term(f, s, e, sp, t, b, dst, alpha, NULL);
     }
     if (q->node != s->node) return;
     const trl_real *x = presynaptic(f, s->param, t) + (size_t)b * K;
-    for (int j = 0; j < m->size; j++) {
-        trl_real *row = dst + (size_t)j * P + (size_t)j * K;
-        for (int k = 0; k < K; k++) row[k] += alpha * x[k];
-    }
+    for (int j = 0; j < N; j++) /* dI_j/dW[j][k] = x_k: entry (j*K+k, j) */
+        for (int k = 0; k < K; k++) dst[((size_t)j * K + k) * N + j] += alpha * x[k];
 }
 
 /* DENSE: eps(t) = J eps(t-1) + dh/dI (sum of the input terms). With one
  * state variable the terms go straight into the new trace, scaled by dh/dI
- * (alpha of the GEMMs); with two, through the scratch inc. */
+ * (alpha of the GEMMs); with two, through the scratch inc. J is diagonal in
+ * the units: in the [P][N] layout, the same N factors for every row. */
 TRL_HOT static void update_dense(struct forward *f, const struct trace_slot *s, int t,
                                  const trl_real *J, const trl_real *dhdI)
 {
     const struct graph *g = f->g;
     const struct graph_node *m = &g->nodes[s->node];
     const int S = m->op->n_state, N = m->size, P = (int)g->params[s->param].count;
+    const size_t block = (size_t)P * N; /* one state row */
     const trl_real *prev = trace_at(f, s, t - 1);
     trl_real *cur = trace_at(f, s, t);
     for (int b = 0; b < f->B; b++) {
@@ -299,31 +345,23 @@ TRL_HOT static void update_dense(struct forward *f, const struct trace_slot *s, 
         const trl_real *eo = prev ? prev + (size_t)b * s->values : NULL;
         trl_real *en = cur + (size_t)b * s->values;
         if (S == 1) {
-            for (int i = 0; i < N; i++) {
-                const trl_real a = Jb[i], *o = eo ? eo + (size_t)i * P : NULL;
-                trl_real *n = en + (size_t)i * P;
-                if (o)
-                    for (int k = 0; k < P; k++) n[k] = a * o[k];
-                else
-                    memset(n, 0, (size_t)P * sizeof *n);
-            }
-            add_inputs(f, s, t, b, en, dhdI[0]);
+            const struct dst_start start = {eo, Jb};
+            add_inputs(f, s, t, b, en, dhdI[0], &start);
             continue;
         }
-        memset(f->inc, 0, (size_t)N * P * sizeof *f->inc);
-        add_inputs(f, s, t, b, f->inc, 1);
-        for (int i = 0; i < N; i++) {
-            const trl_real a00 = Jb[i], a01 = Jb[N + i], a10 = Jb[2 * N + i], a11 = Jb[3 * N + i];
-            const trl_real *o0 = eo ? eo + (size_t)i * P : f->zeros;
-            const trl_real *o1 = eo ? eo + ((size_t)N + i) * P : f->zeros;
-            const trl_real *in = f->inc + (size_t)i * P;
-            trl_real *n0 = en + (size_t)i * P, *n1 = en + ((size_t)N + i) * P;
-            for (int k = 0; k < P; k++) {
-                const trl_real v0 = o0[k], v1 = o1[k];
-                n0[k] = a00 * v0 + a01 * v1 + dhdI[0] * in[k];
-                n1[k] = a10 * v0 + a11 * v1 + dhdI[1] * in[k];
+        const struct dst_start zero = {NULL, NULL};
+        add_inputs(f, s, t, b, f->inc, 1, &zero);
+        const trl_real *a00 = Jb, *a01 = Jb + N, *a10 = Jb + 2 * N, *a11 = Jb + 3 * N;
+        const trl_real d0 = dhdI[0], d1 = dhdI[1];
+        const trl_real *o0 = eo ? eo : f->zeros, *o1 = eo ? eo + block : f->zeros;
+        trl_real *n0 = en, *n1 = en + block;
+        for (size_t p = 0; p < (size_t)P; p++)
+            for (int i = 0; i < N; i++) {
+                const size_t x = p * N + i;
+                const trl_real v0 = eo ? o0[x] : 0, v1 = eo ? o1[x] : 0;
+                n0[x] = a00[i] * v0 + a01[i] * v1 + d0 * f->inc[x];
+                n1[x] = a10[i] * v0 + a11[i] * v1 + d1 * f->inc[x];
             }
-        }
     }
 }
 
@@ -362,10 +400,12 @@ TRL_HOT static void accumulate_gradient(struct forward *f, const struct trace_sl
                     for (int k = 0; k < K; k++)
                         gw[(size_t)j * K + k] += ls[j] * F[(size_t)j * K + k];
         }
-    } else {
+    } else { /* g[p] += sum_i eps[r][p][i] D[r][i] */
         for (int b = 0; b < B; b++)
-            trl_gemv(CblasRowMajor, CblasTrans, S * N, P, 1, eps + (size_t)b * s->values, P,
-                     f->D + (size_t)b * S * N, 1, 1, gw, 1);
+            for (int r = 0; r < S; r++)
+                trl_gemv(CblasRowMajor, CblasNoTrans, P, N, 1,
+                         eps + (size_t)b * s->values + (size_t)r * P * N, N,
+                         f->D + ((size_t)b * S + r) * N, 1, 1, gw, 1);
     }
 }
 
@@ -419,6 +459,7 @@ static void forward_free(struct forward *f)
     trl_free(f->inc);
     trl_free(f->A);
     trl_free(f->Wd);
+    packed_free(&f->wd);
     trl_free(f->dy);
     trl_free(f->D);
     trl_free(f->lsig);
@@ -477,7 +518,7 @@ static int forward_alloc(struct forward *f, const trl_real *params)
     f->zeros = trl_alloc(v_max, sizeof(trl_real), TRL_MEM_STATE);
     f->q = trl_alloc(k_max, sizeof(trl_real), TRL_MEM_STATE);
     if (!f->J || !f->inc || !f->A || !f->Wd || !f->dy || !f->D || !f->lsig || !f->ones ||
-        !f->zeros || !f->q)
+        !f->zeros || !f->q || packed_reserve(&f->wd, (int)n_max, (int)n_max))
         return -1;
     for (size_t b = 0; b < B; b++) f->ones[b] = 1;
     if (f->hooks && f->hooks->on_step) {

@@ -36,20 +36,35 @@ struct packed_weight {
     void *block;     /* the allocation that holds the (aligned) panels */
 };
 
-/* Does this machine and build take the packed path, and is it worth it for
- * products of m rows? (Few rows; BLAS wins on many.) */
+/* Does this machine and build have the packed path? */
+bool packed_available(void);
+/* And is it worth packing a large W for products of m rows? (Few rows; a
+ * BLAS GEMM, which packs W at every call, is as fast on many.) */
 bool packed_pays(int m);
 
 /* Packs W for products op(W) (the BLAS path when the packed one does not
  * apply; then nothing is allocated). 0, or -1 if out of memory. */
 int packed_init(struct packed_weight *p, const trl_real *w, int rows, int cols, enum packed_op op);
+/* Room for any W up to max_rows x max_cols, for a W that changes at every
+ * use (packed_set); 0, or -1 if out of memory. */
+int packed_reserve(struct packed_weight *p, int max_rows, int max_cols);
+/* Packs w (at most the reserved size) into p's panels, or on the BLAS path
+ * just points p at it. */
+void packed_set(struct packed_weight *p, const trl_real *w, int rows, int cols, enum packed_op op);
 void packed_sync(struct packed_weight *p);
 void packed_free(struct packed_weight *p);
 /* Bytes packed_init allocates for such a W (0 on the BLAS path). */
 size_t packed_bytes(int rows, int cols, enum packed_op op);
 
-/* out [m][n_out] (row stride ldo) += a [m][n_in] (row stride lda) op(W). */
+/* out [m][n_out] (row stride ldo) += a [m][n_in] (row stride lda) op(W),
+ * for any m: a is read once, ROW_BLOCK rows at a time. */
 void packed_mul(const struct packed_weight *p, int m, const trl_real *a, int lda, trl_real *out,
                 int ldo);
+/* out = scale . prev + a op(W): the product written over out, starting from
+ * prev [m][n_out] (row stride ldo) scaled column by column by scale
+ * [n_out], or from zero when prev is NULL. One pass over out where a
+ * scaling pass and packed_mul would make two (e-prop's decaying traces). */
+void packed_mul_into(const struct packed_weight *p, int m, const trl_real *a, int lda,
+                     trl_real *out, int ldo, const trl_real *prev, const trl_real *scale);
 
 #endif

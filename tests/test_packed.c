@@ -1,13 +1,14 @@
 /* test_packed.c - products with a pre-packed weight (runtime/packed.h).
  *
  * packed_mul against a plain double-precision loop, for both products
- * (z W^T and delta W), on every remainder of the 8-row tile and the
- * 48-column panel (1..70 rows, past the 64 where the BLAS takes over; 1..97
- * outputs), row strides wider than the rows, and accumulation into what out
- * held. packed_sync after W changed. The float32 build takes the AVX-512
- * kernel where the processor has it; the float64 build checks the BLAS path
- * of the same calls. Tolerance: 1e-5 relative in float32 (sums of <= 67
- * products), 1e-12 in float64.
+ * (z W^T and delta W), on every remainder of the 8-row tile, the 64-row
+ * block and the 48-column panel (1..200 rows, 1..97 outputs: last panels of
+ * one, two and three vectors), row strides wider than the rows, and
+ * accumulation into what out held. packed_sync after W changed; one
+ * reserved packed_weight re-packed with W of other shapes (packed_set);
+ * packed_mul_into from a column-scaled previous value and from zero. The float32 build takes the
+ * AVX-512 kernel where the processor has it; the float64 build checks the BLAS path of the same
+ * calls. Tolerance: 1e-5 relative in float32 (sums of <= 67 products), 1e-12 in float64.
  */
 #include <check.h>
 #include <math.h>
@@ -67,7 +68,7 @@ START_TEST(products_match_the_definition)
             struct packed_weight p;
             ck_assert_int_eq(packed_init(&p, w, rows, cols, op ? PACKED_W : PACKED_WT), 0);
             ck_assert_int_eq(p.n_out, op ? cols : rows);
-            for (int m = 1; m <= 70; m += m < 18 ? 1 : 13) {
+            for (int m = 1; m <= 200; m += m < 18 ? 1 : m < 70 ? 13 : 61) {
                 double e = check_product(&p, m, &r);
                 ck_assert_msg(e < tol, "%s, W %d x %d, %d rows: error %g", op ? "delta W" : "z W^T",
                               rows, cols, m, e);
@@ -94,12 +95,66 @@ START_TEST(sync_follows_the_weights)
 }
 END_TEST
 
+START_TEST(set_reuses_the_reservation)
+{
+    static const int shapes[][2] = {{10, 96}, {64, 96}, {96, 128}, {1, 1}, {128, 128}};
+    struct rng r;
+    rng_seed(&r, 9);
+    struct packed_weight p;
+    ck_assert_int_eq(packed_reserve(&p, 128, 128), 0);
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        trl_real *w = random_values((size_t)shapes[i][0] * shapes[i][1], &r);
+        packed_set(&p, w, shapes[i][0], shapes[i][1], PACKED_WT);
+        double e = check_product(&p, 150, &r);
+        ck_assert_msg(e < tol, "W %d x %d after packed_set: error %g", shapes[i][0], shapes[i][1],
+                      e);
+        trl_free(w);
+    }
+    packed_free(&p);
+}
+END_TEST
+
+/* packed_mul_into: out = scale . prev + a W^T, and = a W^T without prev. */
+START_TEST(into_starts_from_scaled_prev_or_zero)
+{
+    struct rng r;
+    rng_seed(&r, 10);
+    const int m = 150, N = 37, K = 29;
+    trl_real *w = random_values((size_t)N * K, &r), *a = random_values((size_t)m * K, &r);
+    trl_real *prev = random_values((size_t)m * N, &r), *scale = random_values(N, &r);
+    trl_real *out = random_values((size_t)m * N, &r);
+    struct packed_weight p;
+    ck_assert_int_eq(packed_init(&p, w, N, K, PACKED_WT), 0);
+    for (int with_prev = 0; with_prev < 2; with_prev++) {
+        packed_mul_into(&p, m, a, K, out, N, with_prev ? prev : NULL, scale);
+        double worst = 0;
+        for (int i = 0; i < m; i++)
+            for (int o = 0; o < N; o++) {
+                double e = with_prev ? (double)scale[o] * prev[(size_t)i * N + o] : 0;
+                for (int k = 0; k < K; k++)
+                    e += (double)a[(size_t)i * K + k] * w[(size_t)o * K + k];
+                double d = fabs(out[(size_t)i * N + o] - e) / (1 + fabs(e));
+                if (d > worst) worst = d;
+            }
+        ck_assert_msg(worst < tol, "with_prev %d: error %g", with_prev, worst);
+    }
+    packed_free(&p);
+    trl_free(w);
+    trl_free(a);
+    trl_free(prev);
+    trl_free(scale);
+    trl_free(out);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("packed");
     TCase *tc = tcase_create("packed");
     tcase_add_test(tc, products_match_the_definition);
     tcase_add_test(tc, sync_follows_the_weights);
+    tcase_add_test(tc, set_reuses_the_reservation);
+    tcase_add_test(tc, into_starts_from_scaled_prev_or_zero);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
