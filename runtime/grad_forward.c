@@ -200,14 +200,18 @@ TRL_HOT static void update_factored(struct forward *f, const struct trace_slot *
         const trl_real *eo = eo_all + (size_t)b * so->values, *dzb = dz + (size_t)b * S * N;
         const trl_real *Fo = prev ? prev + (size_t)b * s->values : f->zeros;
         trl_real *Fn = cur + (size_t)b * s->values;
-        for (int j = 0; j < N; j++) {
-            const trl_real c[OP_MAX_STATE] = {dzb[j], S > 1 ? dzb[N + j] : 0};
-            const trl_real *Fj = Fo + (size_t)j * K;
+        for (int j = 0; j < N; j++) { /* q = c0 e_0 + c1 e_1 (owner_q) folded in */
+            const trl_real g0 = gain * dzb[j], g1 = S > 1 ? gain * dzb[N + j] : 0;
+            const trl_real *Fj = Fo + (size_t)j * K, *r0 = owner_row(eo, so, off, 0, j, K);
             trl_real *Fnj = Fn + (size_t)j * K;
-            if (owner_q(f->q, eo, so, off, S, j, K, c))
-                for (int k = 0; k < K; k++) Fnj[k] = lambda * Fj[k] + gain * f->q[k];
-            else
+            if (g1 != 0) {
+                const trl_real *r1 = owner_row(eo, so, off, 1, j, K);
+                for (int k = 0; k < K; k++) Fnj[k] = lambda * Fj[k] + g0 * r0[k] + g1 * r1[k];
+            } else if (g0 != 0) {
+                for (int k = 0; k < K; k++) Fnj[k] = lambda * Fj[k] + g0 * r0[k];
+            } else {
                 for (int k = 0; k < K; k++) Fnj[k] = lambda * Fj[k];
+            }
         }
     }
 }
