@@ -223,8 +223,8 @@ struct dst_start {
 };
 
 /* dst += alpha * (the term of edge e: p -> m) for sample b of a dense trace
- * of m; dst is [P][N_m]. With start (a dense parent only), its first
- * product is written over dst from start instead: one pass over dst. */
+ * of m; dst is [P][N_m]. With start (a dense or factored parent), the term
+ * is written over dst from start instead: one pass over dst. */
 TRL_HOT static void add_parent_term(struct forward *f, const struct trace_slot *s,
                                     const struct graph_edge *e, const struct trace_slot *sp, int t,
                                     int b, trl_real *dst, trl_real alpha,
@@ -279,9 +279,15 @@ TRL_HOT static void add_parent_term(struct forward *f, const struct trace_slot *
             const trl_real *aj = f->A + (size_t)j * Nm;
             for (int k = 0; k < K; k++) {
                 const trl_real F = ep[(size_t)j * K + k];
-                if (F == 0) continue;
-                trl_real *row = dst + ((size_t)j * K + k) * Nm;
-                for (int i = 0; i < Nm; i++) row[i] += aj[i] * F;
+                const size_t at = ((size_t)j * K + k) * Nm; /* row j*K+k: every row once */
+                trl_real *row = dst + at;
+                if (start && start->prev)
+                    for (int i = 0; i < Nm; i++)
+                        row[i] = start->scale[i] * start->prev[at + i] + aj[i] * F;
+                else if (start)
+                    for (int i = 0; i < Nm; i++) row[i] = aj[i] * F;
+                else if (F != 0)
+                    for (int i = 0; i < Nm; i++) row[i] += aj[i] * F;
             }
         }
     }
@@ -297,8 +303,8 @@ static const struct trace_slot *carrying(const struct forward *f, const struct t
 
 /* dst [P][N] = start + alpha (every carrying parent's term and, when m owns
  * theta, the direct term dI_j/dW[j][k] = x_k (dI_j/db_j = 1)). The first
- * dense parent's product starts dst (add_parent_term); without one, dst
- * starts in a pass of its own. */
+ * dense (else factored) parent's term starts dst (add_parent_term); without
+ * one, dst starts in a pass of its own. */
 TRL_HOT static void add_inputs(struct forward *f, const struct trace_slot *s, int t, int b,
                                trl_real *dst, trl_real alpha, const struct dst_start *start)
 {
@@ -306,11 +312,12 @@ TRL_HOT static void add_inputs(struct forward *f, const struct trace_slot *s, in
     const struct graph_node *m = &g->nodes[s->node];
     const struct graph_param *q = &g->params[s->param];
     const int K = param_k(q), N = m->size;
-    int first = -1;
-    for (int k = 0; k < m->n_in && first < 0; k++) {
-        const struct trace_slot *sp = carrying(f, s, &g->edges[m->in[k]], t);
-        if (sp && sp->kind == TRACE_DENSE) first = k;
-    }
+    int first = -1; /* a dense parent, else a factored one: their terms cover every row */
+    for (int pass = 0; pass < 2 && first < 0; pass++)
+        for (int k = 0; k < m->n_in && first < 0; k++) {
+            const struct trace_slot *sp = carrying(f, s, &g->edges[m->in[k]], t);
+            if (sp && sp->kind == (pass ? TRACE_FACTORED : TRACE_DENSE)) first = k;
+        }
     if (first >= 0) {
         const struct graph_edge *e = &g->edges[m->in[first]];
         add_parent_term(f, s, e, carrying(f, s, e, t), t, b, dst, alpha, start);

@@ -70,6 +70,18 @@ tile_rows(const int nv, int m, int k, const float *a, int lda, const float *pane
     const struct base *at = b ? &rb : NULL;
     int r = 0;
     for (; r + TILE <= m; r += TILE) {
+        if (r + 2 * TILE <= m) /* the next tile's rows of a and out into L2 meanwhile */
+            for (int q = 0; q < TILE; q++) {
+                const float *an = a + (size_t)(r + TILE + q) * lda;
+                for (int x = 0; x < k; x += 16) _mm_prefetch((const char *)(an + x), _MM_HINT_T1);
+                const float *on = out + (size_t)(r + TILE + q) * ldo;
+                for (int x = 0; x < cols; x += 16)
+                    _mm_prefetch((const char *)(on + x), _MM_HINT_T1);
+                if (rb.prev)
+                    for (int x = 0; x < cols; x += 16)
+                        _mm_prefetch((const char *)(rb.prev + (size_t)(TILE + q) * ldo + x),
+                                     _MM_HINT_T1);
+            }
         panel_tile(TILE, nv, k, a + (size_t)r * lda, lda, panel, out + (size_t)r * ldo, ldo, cols,
                    at);
         if (rb.prev) rb.prev += (size_t)TILE * ldo;
