@@ -364,15 +364,19 @@ TRL_HOT static void update_dense(struct forward *f, const struct trace_slot *s, 
         add_inputs(f, s, t, b, f->inc, 1, &zero);
         const trl_real *a00 = Jb, *a01 = Jb + N, *a10 = Jb + 2 * N, *a11 = Jb + 3 * N;
         const trl_real d0 = dhdI[0], d1 = dhdI[1];
-        const trl_real *o0 = eo ? eo : f->zeros, *o1 = eo ? eo + block : f->zeros;
+        const trl_real *o0 = eo ? eo : f->zeros, *o1 = o0 + block, *inc = f->inc;
         trl_real *n0 = en, *n1 = en + block;
-        for (size_t p = 0; p < (size_t)P; p++)
+        for (size_t p = 0; p < (size_t)P; p++) {
+            const size_t r = p * N;
+            /* in place (n0 == o0 with a ring of one step): each element is
+             * read before it is written, so the loop may be vectorised */
+#pragma GCC ivdep
             for (int i = 0; i < N; i++) {
-                const size_t x = p * N + i;
-                const trl_real v0 = eo ? o0[x] : 0, v1 = eo ? o1[x] : 0;
-                n0[x] = a00[i] * v0 + a01[i] * v1 + d0 * f->inc[x];
-                n1[x] = a10[i] * v0 + a11[i] * v1 + d1 * f->inc[x];
+                const trl_real v0 = o0[r + i], v1 = o1[r + i];
+                n0[r + i] = a00[i] * v0 + a01[i] * v1 + d0 * inc[r + i];
+                n1[r + i] = a10[i] * v0 + a11[i] * v1 + d1 * inc[r + i];
             }
+        }
     }
 }
 
