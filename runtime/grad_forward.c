@@ -45,7 +45,6 @@ struct forward {
     trl_real **trace;        /* per slot: depth x B x values */
     trl_real **dzdh;         /* per node with slots: depth x [B][S][N] */
     trl_real *J;             /* scratch: J(t) of the current node [B][S*S][N] */
-    trl_real *inc;           /* scratch: one sample's input term of a dense trace [N][P] */
     trl_real *A, *Wd;        /* scratch: [N][N] */
     struct packed_weight wd; /* Wd packed for a dense parent's GEMM */
     trl_real *dy;            /* dL/dz of the loss node [B][N] */
@@ -304,7 +303,7 @@ static const struct trace_slot *carrying(const struct forward *f, const struct t
 /* dst [P][N] = start + alpha (every carrying parent's term and, when m owns
  * theta, the direct term dI_j/dW[j][k] = x_k (dI_j/db_j = 1)). The first
  * dense (else factored) parent's term starts dst (add_parent_term); without
- * one, dst starts in a pass of its own. */
+ * one, dst starts in a pass of its own. start NULL: dst += alpha (...). */
 TRL_HOT static void add_inputs(struct forward *f, const struct trace_slot *s, int t, int b,
                                trl_real *dst, trl_real alpha, const struct dst_start *start)
 {
@@ -313,7 +312,7 @@ TRL_HOT static void add_inputs(struct forward *f, const struct trace_slot *s, in
     const struct graph_param *q = &g->params[s->param];
     const int K = param_k(q), N = m->size;
     int first = -1; /* a dense parent, else a factored one: their terms cover every row */
-    for (int pass = 0; pass < 2 && first < 0; pass++)
+    for (int pass = 0; start && pass < 2 && first < 0; pass++)
         for (int k = 0; k < m->n_in && first < 0; k++) {
             const struct trace_slot *sp = carrying(f, s, &g->edges[m->in[k]], t);
             if (sp && sp->kind == (pass ? TRACE_FACTORED : TRACE_DENSE)) first = k;
@@ -321,6 +320,7 @@ TRL_HOT static void add_inputs(struct forward *f, const struct trace_slot *s, in
     if (first >= 0) {
         const struct graph_edge *e = &g->edges[m->in[first]];
         add_parent_term(f, s, e, carrying(f, s, e, t), t, b, dst, alpha, start);
+    } else if (!start) { /* dst holds its start already */
     } else if (start->prev) {
         for (size_t p = 0; p < (size_t)q->count; p++)
             for (int i = 0; i < N; i++) dst[p * N + i] = start->scale[i] * start->prev[p * N + i];
@@ -338,10 +338,12 @@ TRL_HOT static void add_inputs(struct forward *f, const struct trace_slot *s, in
         for (int k = 0; k < K; k++) dst[((size_t)j * K + k) * N + j] += alpha * x[k];
 }
 
-/* DENSE: eps(t) = J eps(t-1) + dh/dI (sum of the input terms). With one
- * state variable the terms go straight into the new trace, scaled by dh/dI
- * (alpha of the GEMMs); with two, through the scratch inc. J is diagonal in
- * the units: in the [P][N] layout, the same N factors for every row. */
+/* DENSE: eps(t) = J eps(t-1) + dh/dI (sum of the input terms), the terms
+ * scaled by dh/dI (alpha of the GEMMs). With one state variable the first
+ * term's pass also writes J eps(t-1); with two, J eps(t-1) is its own pass
+ * and the terms are added to each row that the input reaches. J is
+ * diagonal in the units: in the [P][N] layout, the same N factors for every
+ * row. */
 TRL_HOT static void update_dense(struct forward *f, const struct trace_slot *s, int t,
                                  const trl_real *J, const trl_real *dhdI)
 {
@@ -360,23 +362,22 @@ TRL_HOT static void update_dense(struct forward *f, const struct trace_slot *s, 
             add_inputs(f, s, t, b, en, dhdI[0], &start);
             continue;
         }
-        const struct dst_start zero = {NULL, NULL};
-        add_inputs(f, s, t, b, f->inc, 1, &zero);
         const trl_real *a00 = Jb, *a01 = Jb + N, *a10 = Jb + 2 * N, *a11 = Jb + 3 * N;
-        const trl_real d0 = dhdI[0], d1 = dhdI[1];
-        const trl_real *o0 = eo ? eo : f->zeros, *o1 = o0 + block, *inc = f->inc;
+        const trl_real *o0 = eo ? eo : f->zeros, *o1 = o0 + block;
         trl_real *n0 = en, *n1 = en + block;
-        for (size_t p = 0; p < (size_t)P; p++) {
+        for (size_t p = 0; p < (size_t)P; p++) { /* J eps(t-1), then the input terms */
             const size_t r = p * N;
-            /* in place (n0 == o0 with a ring of one step): each element is
+            /* in place (n == o with a ring of one step): each element is
              * read before it is written, so the loop may be vectorised */
 #pragma GCC ivdep
             for (int i = 0; i < N; i++) {
                 const trl_real v0 = o0[r + i], v1 = o1[r + i];
-                n0[r + i] = a00[i] * v0 + a01[i] * v1 + d0 * inc[r + i];
-                n1[r + i] = a10[i] * v0 + a11[i] * v1 + d1 * inc[r + i];
+                n0[r + i] = a00[i] * v0 + a01[i] * v1;
+                n1[r + i] = a10[i] * v0 + a11[i] * v1;
             }
         }
+        for (int r = 0; r < S; r++) /* alif: the input reaches v only (dhdI = 1, 0) */
+            if (dhdI[r] != 0) add_inputs(f, s, t, b, en + r * block, dhdI[r], NULL);
     }
 }
 
@@ -471,7 +472,6 @@ static void forward_free(struct forward *f)
     trl_free(f->trace);
     trl_free(f->dzdh);
     trl_free(f->J);
-    trl_free(f->inc);
     trl_free(f->A);
     trl_free(f->Wd);
     packed_free(&f->wd);
@@ -490,17 +490,11 @@ static int forward_alloc(struct forward *f, const trl_real *params)
 {
     const struct graph *g = f->g;
     const size_t B = (size_t)f->B;
-    size_t n_max = 1, k_max = 1, inc_max = 1;
+    size_t n_max = 1, k_max = 1;
     for (int i = 0; i < g->n_nodes; i++)
         if ((size_t)g->nodes[i].size > n_max) n_max = (size_t)g->nodes[i].size;
     for (int p = 0; p < g->n_params; p++)
         if ((size_t)g->params[p].cols > k_max) k_max = (size_t)g->params[p].cols;
-    for (int k = 0; k < f->plan->n_slots; k++) { /* only two-state dense traces use inc */
-        const struct trace_slot *sl = &f->plan->slots[k];
-        const struct graph_node *m = &g->nodes[sl->node];
-        size_t need = (size_t)m->size * g->params[sl->param].count;
-        if (sl->kind == TRACE_DENSE && m->op->n_state > 1 && need > inc_max) inc_max = need;
-    }
     f->net = net_new(g, params, f->B, 0);
     f->trace = trl_alloc((size_t)f->plan->n_slots + 1, sizeof *f->trace, TRL_MEM_MISC);
     f->dzdh = trl_alloc((size_t)g->n_nodes, sizeof *f->dzdh, TRL_MEM_MISC);
@@ -520,7 +514,6 @@ static int forward_alloc(struct forward *f, const trl_real *params)
         if (!f->dzdh[i]) return -1;
     }
     f->J = trl_alloc(B * OP_MAX_STATE * OP_MAX_STATE, n_max * sizeof(trl_real), TRL_MEM_STATE);
-    f->inc = trl_alloc_uninit(inc_max, sizeof(trl_real), TRL_MEM_STATE);
     f->A = trl_alloc(n_max, n_max * sizeof(trl_real), TRL_MEM_STATE);
     f->Wd = trl_alloc(n_max, n_max * sizeof(trl_real), TRL_MEM_STATE);
     f->dy = trl_alloc(B, n_max * sizeof(trl_real), TRL_MEM_STATE);
@@ -532,8 +525,8 @@ static int forward_alloc(struct forward *f, const trl_real *params)
         if (f->plan->slots[s].values > v_max) v_max = f->plan->slots[s].values;
     f->zeros = trl_alloc(v_max, sizeof(trl_real), TRL_MEM_STATE);
     f->q = trl_alloc(k_max, sizeof(trl_real), TRL_MEM_STATE);
-    if (!f->J || !f->inc || !f->A || !f->Wd || !f->dy || !f->D || !f->lsig || !f->ones ||
-        !f->zeros || !f->q || packed_reserve(&f->wd, (int)n_max, (int)n_max))
+    if (!f->J || !f->A || !f->Wd || !f->dy || !f->D || !f->lsig || !f->ones || !f->zeros || !f->q ||
+        packed_reserve(&f->wd, (int)n_max, (int)n_max))
         return -1;
     for (size_t b = 0; b < B; b++) f->ones[b] = 1;
     if (f->hooks && f->hooks->on_step) {
