@@ -292,7 +292,7 @@ static double parent_term_macs(const struct trace_plan *p, const struct graph *g
         const double No = g->nodes[g->edges[sp->edge].src].size;
         return Nm * Np + Nm * Np * No + Nm * P;
     }
-    return Sp * Np * P + Nm * Np * P;
+    return Sp * (Nm * Np + Nm * Np * P); /* per state row: W diag(dz/dh), then the GEMM */
 }
 
 static double slot_macs(const struct trace_plan *p, const struct graph *g,
