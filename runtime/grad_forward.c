@@ -181,9 +181,31 @@ TRL_HOT static void update_owner(struct forward *f, const struct trace_slot *s, 
     }
 }
 
-/* FACTORED: F(t) = lambda F(t-1) + dh/dI q(t), q from the owner's slot. */
+/* The learning signal of a factored slot of a loss node m, lsig = D W
+ * [B][N_o] (W the edge o -> m): its gradient step is g[j][k] += lsig[j]
+ * F[j][k]. A few thousand multiply-adds: no BLAS call. */
+static void learning_signal(struct forward *f, const struct trace_slot *s)
+{
+    const struct graph *g = f->g;
+    const struct graph_edge *e = &g->edges[s->edge];
+    const int N = g->nodes[s->node].size, No = g->nodes[e->src].size;
+    const trl_real *W = param_values(f, e->param);
+    for (int b = 0; b < f->B; b++) {
+        trl_real *ls = f->lsig + (size_t)b * No;
+        memset(ls, 0, (size_t)No * sizeof *ls);
+        for (int i = 0; i < N; i++) {
+            const trl_real d = f->D[(size_t)b * N + i], *w = W + (size_t)i * No;
+            if (d != 0)
+                for (int j = 0; j < No; j++) ls[j] += d * w[j];
+        }
+    }
+}
+
+/* FACTORED: F(t) = lambda F(t-1) + dh/dI q(t), q from the owner's slot.
+ * At a loss node (gw, the slot's gradient) the gradient's step term
+ * g[j][k] += lsig[j] F[j][k] is taken in the same pass. */
 TRL_HOT static void update_factored(struct forward *f, const struct trace_slot *s, int t,
-                                    const trl_real *J, const trl_real *dhdI)
+                                    const trl_real *J, const trl_real *dhdI, trl_real *gw)
 {
     const struct graph_edge *e = &f->g->edges[s->edge];
     const struct graph_node *o = &f->g->nodes[e->src];
@@ -195,16 +217,26 @@ TRL_HOT static void update_factored(struct forward *f, const struct trace_slot *
     trl_real *cur = trace_at(f, s, t);
     size_t off[OP_MAX_STATE];
     owner_offsets(so, S, N, K, off);
+    if (gw) learning_signal(f, s);
     for (int b = 0; b < f->B; b++) {
         const trl_real *eo = eo_all + (size_t)b * so->values, *dzb = dz + (size_t)b * S * N;
         const trl_real *Fo = prev ? prev + (size_t)b * s->values : f->zeros;
+        const trl_real *ls = gw ? f->lsig + (size_t)b * N : NULL;
         trl_real *Fn = cur + (size_t)b * s->values;
         for (int j = 0; j < N; j++) { /* q = c0 e_0 + c1 e_1 (owner_q) folded in */
             const trl_real g0 = gain * dzb[j], g1 = S > 1 ? gain * dzb[N + j] : 0;
             const trl_real *Fj = Fo + (size_t)j * K, *r0 = owner_row(eo, so, off, 0, j, K);
+            const trl_real *r1 = S > 1 ? owner_row(eo, so, off, 1, j, K) : r0;
             trl_real *Fnj = Fn + (size_t)j * K;
-            if (g1 != 0) {
-                const trl_real *r1 = owner_row(eo, so, off, 1, j, K);
+            const trl_real l = ls ? ls[j] : 0;
+            if (l != 0) { /* the gradient's step term while F is at hand */
+                trl_real *gj = gw + (size_t)j * K;
+                for (int k = 0; k < K; k++) {
+                    const trl_real v = lambda * Fj[k] + g0 * r0[k] + g1 * r1[k];
+                    Fnj[k] = v;
+                    gj[k] += l * v;
+                }
+            } else if (g1 != 0) {
                 for (int k = 0; k < K; k++) Fnj[k] = lambda * Fj[k] + g0 * r0[k] + g1 * r1[k];
             } else if (g0 != 0) {
                 for (int k = 0; k < K; k++) Fnj[k] = lambda * Fj[k] + g0 * r0[k];
@@ -403,20 +435,9 @@ TRL_HOT static void accumulate_gradient(struct forward *f, const struct trace_sl
                 for (int k = 0; k < K; k++) gj[k] += f->q[k];
             }
         }
-    } else if (s->kind ==
-               TRACE_FACTORED) { /* learning signal lsig = D W; g[j][k] += lsig[j] F[j][k] */
-        const struct graph_edge *e = &g->edges[s->edge];
-        const int No = g->nodes[e->src].size;
-        trl_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, No, N, 1, f->D, N,
-                 param_values(f, e->param), No, 0, f->lsig, No);
-        for (int b = 0; b < B; b++) {
-            const trl_real *F = eps + (size_t)b * s->values, *ls = f->lsig + (size_t)b * No;
-            for (int j = 0; j < No; j++)
-                if (ls[j] != 0)
-                    for (int k = 0; k < K; k++)
-                        gw[(size_t)j * K + k] += ls[j] * F[(size_t)j * K + k];
-        }
-    } else { /* g[p] += sum_i eps[r][p][i] D[r][i] */
+    } else if (s->kind == TRACE_FACTORED) {
+        return; /* taken by update_factored */
+    } else {    /* g[p] += sum_i eps[r][p][i] D[r][i] */
         for (int b = 0; b < B; b++)
             for (int r = 0; r < S; r++)
                 trl_gemv(CblasRowMajor, CblasNoTrans, P, N, 1,
@@ -437,29 +458,32 @@ static void node_traces(struct forward *f, int i, int t, trl_real *grad, double 
     trl_real dhdI[OP_MAX_STATE];
     n->op->input_jacobian(n->params, dhdI);
     const struct trace_slot *first = &f->plan->slots[f->plan->first_slot[i]];
+    const bool is_loss = f->plan->is_loss[i];
+    if (is_loss) { /* dL/dz(t): the task loss, plus a hook's constant term */
+        if (i == g->loss_node)
+            *loss += loss_step(g->loss_type, f->d, t, N, net_z(f->net, i, t), f->dy);
+        else
+            memset(f->dy, 0, (size_t)B * N * sizeof *f->dy);
+        const trl_real *extra = f->hooks && f->hooks->dz_const ? f->hooks->dz_const[i] : NULL;
+        const trl_real *dz = dzdh_at(f, i, t);
+        for (int b = 0; b < B; b++)
+            for (int r = 0; r < S; r++)
+                for (int j = 0; j < N; j++)
+                    f->D[((size_t)b * S + r) * N + j] =
+                        (f->dy[(size_t)b * N + j] + (extra ? extra[j] : 0)) *
+                        dz[((size_t)b * S + r) * N + j];
+    }
     for (int k = 0; k < f->plan->n_node_slots[i]; k++) {
         const struct trace_slot *s = first + k;
         if (s->kind == TRACE_OWNER)
             update_owner(f, s, t, f->J, dhdI);
         else if (s->kind == TRACE_FACTORED)
-            update_factored(f, s, t, f->J, dhdI);
+            update_factored(f, s, t, f->J, dhdI,
+                            is_loss ? grad + g->params[s->param].offset : NULL);
         else
             update_dense(f, s, t, f->J, dhdI);
     }
-    if (!f->plan->is_loss[i]) return;
-    /* dL/dz(t): the task loss at the loss node, plus a hook's constant term */
-    if (i == g->loss_node)
-        *loss += loss_step(g->loss_type, f->d, t, N, net_z(f->net, i, t), f->dy);
-    else
-        memset(f->dy, 0, (size_t)B * N * sizeof *f->dy);
-    const trl_real *extra = f->hooks && f->hooks->dz_const ? f->hooks->dz_const[i] : NULL;
-    const trl_real *dz = dzdh_at(f, i, t);
-    for (int b = 0; b < B; b++)
-        for (int r = 0; r < S; r++)
-            for (int j = 0; j < N; j++)
-                f->D[((size_t)b * S + r) * N + j] =
-                    (f->dy[(size_t)b * N + j] + (extra ? extra[j] : 0)) *
-                    dz[((size_t)b * S + r) * N + j];
+    if (!is_loss) return;
     for (int k = 0; k < f->plan->n_node_slots[i]; k++) accumulate_gradient(f, first + k, t, grad);
 }
 
