@@ -60,6 +60,22 @@ panel_tile(const int mr, const int nv, int k, const float *a, int lda, const flo
     }
 }
 
+/* The cache lines of a tile's TILE rows: k values of a, cols of out and of
+ * prev (when not NULL), rows lda and ldo apart. */
+__attribute__((target("avx512f"), always_inline)) static inline void
+prefetch_tile(const float *a, int lda, int k, const float *out, const float *prev, int ldo,
+              int cols)
+{
+    for (int q = 0; q < TILE; q++) {
+        for (int x = 0; x < k; x += 16)
+            _mm_prefetch((const char *)(a + (size_t)q * lda + x), _MM_HINT_T1);
+        for (int x = 0; x < cols; x += 16) {
+            _mm_prefetch((const char *)(out + (size_t)q * ldo + x), _MM_HINT_T1);
+            if (prev) _mm_prefetch((const char *)(prev + (size_t)q * ldo + x), _MM_HINT_T1);
+        }
+    }
+}
+
 /* out [m][cols] (+)= a [m][k] P for one panel of nv vectors: 8-row tiles,
  * then one tile of the remaining rows (each height a constant). */
 __attribute__((target("avx512f"), always_inline)) static inline void
@@ -70,18 +86,9 @@ tile_rows(const int nv, int m, int k, const float *a, int lda, const float *pane
     const struct base *at = b ? &rb : NULL;
     int r = 0;
     for (; r + TILE <= m; r += TILE) {
-        if (r + 2 * TILE <= m) /* the next tile's rows of a and out into L2 meanwhile */
-            for (int q = 0; q < TILE; q++) {
-                const float *an = a + (size_t)(r + TILE + q) * lda;
-                for (int x = 0; x < k; x += 16) _mm_prefetch((const char *)(an + x), _MM_HINT_T1);
-                const float *on = out + (size_t)(r + TILE + q) * ldo;
-                for (int x = 0; x < cols; x += 16)
-                    _mm_prefetch((const char *)(on + x), _MM_HINT_T1);
-                if (rb.prev)
-                    for (int x = 0; x < cols; x += 16)
-                        _mm_prefetch((const char *)(rb.prev + (size_t)(TILE + q) * ldo + x),
-                                     _MM_HINT_T1);
-            }
+        if (r + 2 * TILE <= m) /* the next tile into L2 while this one computes */
+            prefetch_tile(a + (size_t)(r + TILE) * lda, lda, k, out + (size_t)(r + TILE) * ldo,
+                          rb.prev ? rb.prev + (size_t)TILE * ldo : NULL, ldo, cols);
         panel_tile(TILE, nv, k, a + (size_t)r * lda, lda, panel, out + (size_t)r * ldo, ldo, cols,
                    at);
         if (rb.prev) rb.prev += (size_t)TILE * ldo;
