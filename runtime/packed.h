@@ -5,9 +5,15 @@
  * as much as the product (bin/trellis bench --gemm: 40-100 GFLOP/s on
  * 8-16 x 1024 x 1024 against 400 GFLOP/s on square products). Here W is
  * packed once per sequence into column panels of 48 (three AVX-512 vectors,
- * the k-th row of a panel contiguous), and an 8 x 48 register tile streams
- * the panels: out [M][n_out] += a [M][n_in] op(W), op(W) = W^T (forward
- * products: z W^T) or W (backward products: delta W).
+ * the k-th row of a panel contiguous; the last panel one, two or three
+ * vectors wide), and an 8 x 48 register tile streams the panels:
+ * out [M][n_out] += a [M][n_in] op(W), op(W) = W^T (forward products:
+ * z W^T) or W (backward products: delta W).
+ *
+ * The same kernel serves the other shape of e-prop's dense traces: a small W
+ * (packed per step, packed_set) against an a of many rows (one per
+ * parameter), which it reads once, 64 rows at a time, prefetching the next
+ * tile; packed_mul_into also starts out from a scaled previous value.
  *
  * The packed path is float32 on processors with AVX-512F; elsewhere (the
  * float64 build, other processors) packed_mul calls the BLAS on W itself, so
