@@ -50,6 +50,7 @@ struct forward {
     trl_real *dy;            /* dL/dz of the loss node [B][N] */
     trl_real *D;             /* dL/dz . dz/dh at the loss node [B][S][N] */
     trl_real *lsig;          /* learning signal of a factored trace [B][N] */
+    int lsig_edge, lsig_t;   /* the edge and step lsig holds (-1: none) */
     trl_real *ones;          /* [B]: the presynaptic value of a bias */
     trl_real *zeros;         /* the traces before t = 0: one sample of the largest slot */
     trl_real *q;             /* scratch: one row of an owner's output sensitivity [K] */
@@ -183,9 +184,13 @@ TRL_HOT static void update_owner(struct forward *f, const struct trace_slot *s, 
 
 /* The learning signal of a factored slot of a loss node m, lsig = D W
  * [B][N_o] (W the edge o -> m): its gradient step is g[j][k] += lsig[j]
- * F[j][k]. A few thousand multiply-adds: no BLAS call. */
-static void learning_signal(struct forward *f, const struct trace_slot *s)
+ * F[j][k]. A few thousand multiply-adds: no BLAS call; once per step for
+ * all the tensors of one owner (they share the edge). */
+static void learning_signal(struct forward *f, const struct trace_slot *s, int t)
 {
+    if (f->lsig_edge == s->edge && f->lsig_t == t) return; /* the owner's other tensors */
+    f->lsig_edge = s->edge;
+    f->lsig_t = t;
     const struct graph *g = f->g;
     const struct graph_edge *e = &g->edges[s->edge];
     const int N = g->nodes[s->node].size, No = g->nodes[e->src].size;
@@ -217,7 +222,7 @@ TRL_HOT static void update_factored(struct forward *f, const struct trace_slot *
     trl_real *cur = trace_at(f, s, t);
     size_t off[OP_MAX_STATE];
     owner_offsets(so, S, N, K, off);
-    if (gw) learning_signal(f, s);
+    if (gw) learning_signal(f, s, t);
     for (int b = 0; b < f->B; b++) {
         const trl_real *eo = eo_all + (size_t)b * so->values, *dzb = dz + (size_t)b * S * N;
         const trl_real *Fo = prev ? prev + (size_t)b * s->values : f->zeros;
@@ -606,7 +611,7 @@ int grad_forward(const struct graph *g, const trl_real *params, const struct dat
                  bool prune_delayed, const struct grad_hooks *hooks, trl_real *grad, double *loss,
                  struct trl_errors *err)
 {
-    struct forward f = {.g = g, .d = d, .B = d->B, .hooks = hooks};
+    struct forward f = {.g = g, .d = d, .B = d->B, .hooks = hooks, .lsig_edge = -1};
     const char *name = prune_delayed ? "eprop" : "rtrl";
     bool *is_loss = loss_nodes(g, hooks);
     f.plan =
