@@ -76,6 +76,7 @@ struct chunks {
     trl_real *grad[MAX_THREADS], *tmp[MAX_THREADS];
     double loss[MAX_THREADS];
     double *z_sum[MAX_THREADS];
+    double trace_rows[MAX_THREADS][2];
     trl_real **x[MAX_THREADS];
     struct trl_errors err[MAX_THREADS];
     int rc[MAX_THREADS];
@@ -95,6 +96,7 @@ static void chunk_worker(void *ctx, int k)
         if (s->hooks) {
             h = *s->hooks;
             h.z_sum = s->z_sum[k];
+            if (h.trace_rows) h.trace_rows = s->trace_rows[k];
             if (h.loss_z) h.loss_z += (size_t)first * s->d->T * g->nodes[g->loss_node].size;
         }
         double loss = 0;
@@ -153,6 +155,8 @@ static int chunks_reduce(struct chunks *s, double *loss, struct trl_errors *err)
             for (size_t i = 0; i < g->n_param_values; i++) s->grad[0][i] += s->grad[k][i];
         if (s->z_sum[k])
             for (int i = 0; i < g->n_nodes; i++) s->hooks->z_sum[i] += s->z_sum[k][i];
+        if (s->hooks && s->hooks->trace_rows)
+            for (int i = 0; i < 2; i++) s->hooks->trace_rows[i] += s->trace_rows[k][i];
     }
     return 0;
 }

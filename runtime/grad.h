@@ -42,6 +42,10 @@ struct grad_hooks {
      * update). The gradient returned is the sum of the step terms. */
     void (*on_step)(void *ctx, int t, trl_real *step_grad);
     void *ctx;
+    /* Forward engines: [0] += the per-unit rows of event-driven traces
+     * (trace_plan.h) that moved, [1] += all of them, over steps and samples:
+     * the share of the per-synapse work that the units' activity asked for. */
+    double *trace_rows;
 };
 
 /* dL/dtheta into grad (a block laid out as the parameters; entries of frozen

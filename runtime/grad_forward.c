@@ -23,7 +23,18 @@
  * packed W_e diag(dz_p/dh_p) (runtime/packed.h), where [N][|theta|] made
  * the BLAS copy the whole parent trace at every step.
  * rtrl propagates every edge; e-prop only delay-0 edges, which is all it
- * takes to treat every delayed source as a constant. Memory is constant in T,
+ * takes to treat every delayed source as a constant.
+ *
+ * Event-driven rows (trace_plan.h): the per-unit rows of OWNER and FACTORED
+ * slots that keep one step carry a scale each, the trace being the stored
+ * row times it. A row whose step is a pure decay, e(t) = a e(t-1) (no input
+ * term and no coupling: a spiking unit with psi = 0, most units at most
+ * steps), only multiplies its scale by a; readers fold the scale into the
+ * row's coefficient, and a row that moves again takes it back (scale 1). At
+ * a loss node the step terms l(t) s(t) F of a resting row gather in one
+ * coefficient p, added as p F when the row moves, its scale runs low, or the
+ * gradient is read. The work then follows the pseudo-derivatives' activity,
+ * not the number of synapses. Memory is constant in T,
  * the data's too when it is streamed (data_open): the engine reads it a
  * window of steps at a time.
  */
@@ -53,6 +64,11 @@ struct forward {
     int lsig_edge, lsig_t;   /* the edge and step lsig holds (-1: none) */
     trl_real *ones;          /* [B]: the presynaptic value of a bias */
     trl_real *zeros;         /* the traces before t = 0: one sample of the largest slot */
+    trl_real **scale;        /* per slot with row_scales: [B][row_scales] (scales, pending) */
+    trl_real *unit_scale;    /* ones: the row scales of a slot without its own */
+    int *units;              /* scratch: the units whose rows move [N] */
+    trl_real *coef;          /* scratch: a FACTORED slot's coefficients [2][N] */
+    trl_real *rest;          /* scratch: 1 for the units whose rows rest, else 0 [N] */
     trl_real *q;             /* scratch: one row of an owner's output sensitivity [K] */
     const struct grad_hooks *hooks;
     trl_real *step_grad; /* with an on_step hook: this step's gradient term */
@@ -73,6 +89,53 @@ static trl_real *trace_at(const struct forward *f, const struct trace_slot *s, i
 {
     if (t < 0) return NULL;
     return f->trace[slot_index(f, s)] + (size_t)(t % s->depth) * f->B * s->values;
+}
+
+/* Below this a resting row's scale is settled into the row: the scale
+ * never goes subnormal. */
+#define SCALE_TINY ((trl_real)0x1p-60)
+
+/* The row scales of sample b of a slot, [S][N_o] (OWNER) or [N_o]
+ * (FACTORED), all 1 for a slot without its own (never written then). */
+static trl_real *row_scale(const struct forward *f, const struct trace_slot *s, int b)
+{
+    trl_real *sc = f->scale[slot_index(f, s)];
+    return sc ? sc + (size_t)b * s->row_scales : f->unit_scale;
+}
+
+/* Whether slot s's rows may rest at step t: its own scales, and a previous
+ * step whose stored rows they scale. */
+static bool rows_rest(const struct forward *f, const struct trace_slot *s, int t)
+{
+    return t > 0 && f->scale[slot_index(f, s)];
+}
+
+/* A resting row: its scale takes the factor a. A scale that runs low is
+ * settled into the row. */
+static inline void rest_row(trl_real *scale, trl_real a, trl_real *row, int K)
+{
+    *scale *= a;
+    if (*scale<SCALE_TINY && * scale> - SCALE_TINY) {
+        for (int k = 0; k < K; k++) row[k] *= *scale;
+        *scale = 1;
+    }
+}
+
+/* The activity hook (grad_hooks.trace_rows): of N rows of an event-driven
+ * slot, `moved` moved. */
+static void count_rows(const struct forward *f, const struct trace_slot *s, int moved, int N)
+{
+    if (!f->hooks || !f->hooks->trace_rows || !f->scale[slot_index(f, s)]) return;
+    f->hooks->trace_rows[0] += moved;
+    f->hooks->trace_rows[1] += N;
+}
+
+/* How many of n scales ran low (below SCALE_TINY in magnitude). */
+static inline int low_scales(const trl_real *sc, int n)
+{
+    int low = 0;
+    for (int j = 0; j < n; j++) low += (sc[j] < SCALE_TINY) & (sc[j] > -SCALE_TINY);
+    return low;
 }
 
 static trl_real *dzdh_at(const struct forward *f, int node, int t)
@@ -132,9 +195,121 @@ TRL_HOT static bool owner_q(trl_real *q, const trl_real *e, const struct trace_s
     return true;
 }
 
+/* n = c0 o0 + c1 o1 + d x: one row of an owner's update, in place (n is
+ * o0 or o1, each element read before it is written). */
+static inline void owner_row_set(trl_real *n, const trl_real *o0, const trl_real *o1, trl_real c0,
+                                 trl_real c1, trl_real d, const trl_real *x, int K)
+{
+#pragma GCC ivdep
+    for (int k = 0; k < K; k++) n[k] = c0 * o0[k] + c1 * o1[k] + d * x[k];
+}
+
+/* Does row r (of S) of a unit rest, given its row of J, J[r][.] (stride N)
+ * and dh_r/dI: no input term and no coupling to the other row? */
+static inline bool row_rests(const trl_real *Jr, int S, int r, int N, trl_real d)
+{
+    return d == 0 && (S == 1 || Jr[(1 - r) * N] == 0);
+}
+
+/* rest[j] = 1 when every row of unit j kept per synapse rests at this step
+ * (row_rests), else 0; all 0 without laziness. */
+static void resting_units(const struct trace_slot *s, int S, int N, const trl_real *Jb,
+                          const trl_real *dhdI, bool lazy, trl_real *rest)
+{
+    const bool row0 = s->synapse_rows & 1u, row1 = S > 1 && (s->synapse_rows & 2u);
+    if (!lazy || (row0 && dhdI[0] != 0) || (row1 && dhdI[1] != 0)) {
+        for (int j = 0; j < N; j++) rest[j] = 0;
+        return;
+    }
+    if (S == 1) { /* no coupling */
+        for (int j = 0; j < N; j++) rest[j] = 1;
+        return;
+    }
+    for (int j = 0; j < N; j++) /* the couplings J[0][1] and J[1][0] */
+        rest[j] = (trl_real)((!row0 | (Jb[N + j] == 0)) & (!row1 | (Jb[2 * N + j] == 0)));
+}
+
+/* The indices j with rest[j] = 0, into units[]; returns how many. */
+static inline int moving_list(const trl_real *rest, int N, int *units)
+{
+    int n = 0;
+    for (int j = 0; j < N; j++) {
+        units[n] = j;
+        n += rest[j] == 0;
+    }
+    return n;
+}
+
+/* Unit j's rows kept per synapse, when at least one of them moves: the
+ * coefficient of a stored row includes its scale; a row that rests in a
+ * moving unit takes its factor (rest_row), a moving one scale 1. */
+static inline void owner_unit(const struct trace_slot *s, const size_t *off, int S, int N, int K,
+                              int j, const trl_real *eo, trl_real *en, const trl_real *Jb,
+                              const trl_real *dhdI, const trl_real *x, trl_real *sc, bool lazy)
+{
+    const trl_real *o0 = owner_row(eo, s, off, 0, j, K);
+    trl_real *n0 = en + off[0] + (size_t)j * K;
+    if (S == 1) {
+        const trl_real c = Jb[j] * sc[j], d = dhdI[0];
+#pragma GCC ivdep
+        for (int k = 0; k < K; k++) n0[k] = c * o0[k] + d * x[k];
+        if (lazy) sc[j] = 1;
+        return;
+    }
+    const trl_real *o1 = owner_row(eo, s, off, 1, j, K);
+    trl_real *n1 = en + off[1] + (size_t)j * K;
+    const trl_real a00 = Jb[j], a01 = Jb[N + j], a10 = Jb[2 * N + j], a11 = Jb[3 * N + j];
+    const trl_real d0 = dhdI[0], d1 = dhdI[1], s0 = sc[j], s1 = sc[N + j];
+    const bool rest0 = lazy && row_rests(Jb + j, 2, 0, N, d0);
+    const bool rest1 = lazy && row_rests(Jb + 2 * N + j, 2, 1, N, d1);
+    if (s->synapse_rows == 3u && !rest0 && !rest1) { /* both rows move: read both, then write */
+        const trl_real c00 = a00 * s0, c01 = a01 * s1, c10 = a10 * s0, c11 = a11 * s1;
+        for (int k = 0; k < K; k++) {
+            const trl_real v0 = o0[k], v1 = o1[k];
+            n0[k] = c00 * v0 + c01 * v1 + d0 * x[k];
+            n1[k] = c10 * v0 + c11 * v1 + d1 * x[k];
+        }
+    } else if ((s->synapse_rows & 1u) && !rest0) {
+        owner_row_set(n0, o0, o1, a00 * s0, a01 * s1, d0, x, K);
+    } else if ((s->synapse_rows & 2u) && !rest1) {
+        owner_row_set(n1, o0, o1, a10 * s0, a11 * s1, d1, x, K);
+    }
+    if (!lazy) return;
+    for (int r = 0; r < 2; r++) /* after the moving row read it: a resting row's decay */
+        if (s->synapse_rows & (1u << r)) {
+            if (r ? rest1 : rest0)
+                rest_row(&sc[r * N + j], r ? a11 : a00, r ? n1 : n0, K);
+            else
+                sc[r * N + j] = 1;
+        }
+}
+
+/* Every unit whose rows kept per synapse all rest (rest[j] = 1): each
+ * scale takes its J[r][r] (vector passes; owner_unit set the moving units'
+ * scales). Scales that ran low are then settled one by one. */
+static inline void rest_owner_units(const struct trace_slot *s, const size_t *off, int S, int N,
+                                    int K, const trl_real *Jb, const trl_real *rest, trl_real *sc,
+                                    trl_real *en)
+{
+    for (int r = 0; r < S; r++) {
+        if (!(s->synapse_rows & (1u << r))) continue;
+        trl_real *sr = sc + (size_t)r * N;
+        const trl_real *Jrr = Jb + (size_t)(r * S + r) * N;
+        for (int j = 0; j < N; j++) {
+            const trl_real a = Jrr[j];
+            sr[j] *= rest[j] != 0 ? a : 1;
+        }
+        if (!low_scales(sr, N)) continue;
+        for (int j = 0; j < N; j++)
+            if (sr[j] < SCALE_TINY && sr[j] > -SCALE_TINY)
+                rest_row(&sr[j], 1, en + off[r] + (size_t)j * K, K);
+    }
+}
+
 /* OWNER: e_r(t) = sum_c J[r][c] e_c(t-1) + dh_r/dI x_k (Bellec et al. eq. 22
- * and 25-26). Rows kept per synapse first (they read the presynaptic rows'
- * old values), then the presynaptic rows, lambda e + dh/dI x. */
+ * and 25-26). Rows kept per synapse first, the units that move only (they
+ * read the presynaptic rows' old values), then the presynaptic rows,
+ * lambda e + dh/dI x. */
 TRL_HOT static void update_owner(struct forward *f, const struct trace_slot *s, int t,
                                  const trl_real *J, const trl_real *dhdI)
 {
@@ -143,34 +318,20 @@ TRL_HOT static void update_owner(struct forward *f, const struct trace_slot *s, 
     const trl_real *x = presynaptic(f, s->param, t);
     const trl_real *prev = trace_at(f, s, t - 1);
     trl_real *cur = trace_at(f, s, t);
+    const bool lazy = rows_rest(f, s, t);
     size_t off[OP_MAX_STATE];
     owner_offsets(s, S, N, K, off);
     for (int b = 0; b < B; b++) {
         const trl_real *xb = x + (size_t)b * K, *Jb = J + (size_t)b * S * S * N;
         const trl_real *eo = prev ? prev + (size_t)b * s->values : f->zeros;
-        trl_real *en = cur + (size_t)b * s->values;
-        for (int j = 0; j < N && s->synapse_rows; j++) {
-            const trl_real *o0 = owner_row(eo, s, off, 0, j, K);
-            if (S == 1) {
-                const trl_real a = Jb[j], d = dhdI[0];
-                trl_real *n0 = en + off[0] + (size_t)j * K;
-                for (int k = 0; k < K; k++) n0[k] = a * o0[k] + d * xb[k];
-                continue;
-            }
-            const trl_real *o1 = owner_row(eo, s, off, 1, j, K);
-            const trl_real a00 = Jb[j], a01 = Jb[N + j], a10 = Jb[2 * N + j], a11 = Jb[3 * N + j];
-            const trl_real d0 = dhdI[0], d1 = dhdI[1];
-            trl_real *n0 = en + off[0] + (size_t)j * K, *n1 = en + off[1] + (size_t)j * K;
-            if (s->synapse_rows == 3u) /* both rows per synapse: read both, then write */
-                for (int k = 0; k < K; k++) {
-                    const trl_real v0 = o0[k], v1 = o1[k];
-                    n0[k] = a00 * v0 + a01 * v1 + d0 * xb[k];
-                    n1[k] = a10 * v0 + a11 * v1 + d1 * xb[k];
-                }
-            else if (s->synapse_rows == 2u) /* alif with detach_reset: only a per synapse */
-                for (int k = 0; k < K; k++) n1[k] = a10 * o0[k] + a11 * o1[k] + d1 * xb[k];
-            else
-                for (int k = 0; k < K; k++) n0[k] = a00 * o0[k] + a01 * o1[k] + d0 * xb[k];
+        trl_real *en = cur + (size_t)b * s->values, *sc = row_scale(f, s, b);
+        if (s->synapse_rows) {
+            resting_units(s, S, N, Jb, dhdI, lazy, f->rest);
+            const int moving = moving_list(f->rest, N, f->units);
+            count_rows(f, s, moving, N);
+            for (int u = 0; u < moving; u++)
+                owner_unit(s, off, S, N, K, f->units[u], eo, en, Jb, dhdI, xb, sc, lazy);
+            if (lazy) rest_owner_units(s, off, S, N, K, Jb, f->rest, sc, en);
         }
         for (int r = 0; r < S; r++) { /* presynaptic rows: J[r][r] is one constant */
             if (s->synapse_rows & (1u << r)) continue;
@@ -206,9 +367,77 @@ static void learning_signal(struct forward *f, const struct trace_slot *s, int t
     }
 }
 
+/* Row j of a FACTORED slot at a loss node: p F (the resting steps' gradient
+ * terms) into g, then no pending term. */
+static inline void settle_pending(trl_real *g, const trl_real *F, trl_real *p, int K)
+{
+    for (int k = 0; k < K; k++) g[k] += *p * F[k];
+    *p = 0;
+}
+
+/* Row j of a FACTORED slot that moves: F = lam F + g0 r0 + g1 r1 (lam the
+ * decay times the row's scale), and at a loss node g += p F(t-1) + l F(t)
+ * (p the pending coefficient of its resting steps). */
+static inline void factored_row(trl_real *Fn, const trl_real *Fo, const trl_real *r0,
+                                const trl_real *r1, trl_real lam, trl_real g0, trl_real g1,
+                                trl_real *gj, trl_real p, trl_real l, int K)
+{
+    if (p != 0) { /* the pending terms read the old row */
+        for (int k = 0; k < K; k++) {
+            const trl_real old = Fo[k], v = lam * old + g0 * r0[k] + g1 * r1[k];
+            Fn[k] = v;
+            gj[k] += p * old + l * v;
+        }
+    } else if (l != 0) { /* the gradient's step term while F is at hand */
+        for (int k = 0; k < K; k++) {
+            const trl_real v = lam * Fo[k] + g0 * r0[k] + g1 * r1[k];
+            Fn[k] = v;
+            gj[k] += l * v;
+        }
+    } else if (g1 != 0) {
+        for (int k = 0; k < K; k++) Fn[k] = lam * Fo[k] + g0 * r0[k] + g1 * r1[k];
+    } else if (g0 != 0) {
+        for (int k = 0; k < K; k++) Fn[k] = lam * Fo[k] + g0 * r0[k];
+    } else {
+        for (int k = 0; k < K; k++) Fn[k] = lam * Fo[k];
+    }
+}
+
+/* The resting rows of sample b of a FACTORED slot (rest[j] = 1): scale
+ * times lambda, pending + lsig times the new scale (vector passes; the
+ * moving rows, rest[j] = 0, keep what factored_row left). Scales that ran
+ * low are settled, the pending terms first. */
+static inline void rest_factored_rows(int N, int K, const trl_real *rest, trl_real lambda,
+                                      const trl_real *ls, trl_real *sc, trl_real *pend, trl_real *F,
+                                      trl_real *gw)
+{
+    for (int j = 0; j < N; j++) sc[j] *= rest[j] != 0 ? lambda : 1;
+    if (pend)
+        for (int j = 0; j < N; j++) pend[j] += rest[j] * ls[j] * sc[j];
+    if (!low_scales(sc, N)) return;
+    for (int j = 0; j < N; j++) {
+        if (!(sc[j] < SCALE_TINY && sc[j] > -SCALE_TINY)) continue;
+        if (pend) settle_pending(gw + (size_t)j * K, F + (size_t)j * K, &pend[j], K);
+        rest_row(&sc[j], 1, F + (size_t)j * K, K);
+    }
+}
+
+/* The coefficients of the owner's rows in a FACTORED slot's step, g_r[j] =
+ * dh/dI dz_o/dh_o[r][j] times the row's scale (owner_q folded in), and
+ * rest[j] = 1 where both are 0. */
+static inline void factored_coefs(int N, int S, trl_real gain, const trl_real *restrict dz,
+                                  const trl_real *restrict sco, bool lazy, trl_real *restrict g0,
+                                  trl_real *restrict g1, trl_real *restrict rest)
+{
+    for (int j = 0; j < N; j++) g0[j] = gain * dz[j] * sco[j];
+    for (int j = 0; j < N; j++) g1[j] = S > 1 ? gain * dz[N + j] * sco[N + j] : 0;
+    for (int j = 0; j < N; j++) rest[j] = (trl_real)(lazy & (g0[j] == 0) & (g1[j] == 0));
+}
+
 /* FACTORED: F(t) = lambda F(t-1) + dh/dI q(t), q from the owner's slot.
  * At a loss node (gw, the slot's gradient) the gradient's step term
- * g[j][k] += lsig[j] F[j][k] is taken in the same pass. */
+ * g[j][k] += lsig[j] F[j][k] is taken in the same pass. Rows whose q is 0
+ * rest (rest_factored_rows); the others move (factored_row). */
 TRL_HOT static void update_factored(struct forward *f, const struct trace_slot *s, int t,
                                     const trl_real *J, const trl_real *dhdI, trl_real *gw)
 {
@@ -219,35 +448,52 @@ TRL_HOT static void update_factored(struct forward *f, const struct trace_slot *
     const trl_real lambda = J[0], gain = dhdI[0];
     const trl_real *dz = dzdh_at(f, e->src, t), *eo_all = trace_at(f, so, t);
     const trl_real *prev = trace_at(f, s, t - 1);
-    trl_real *cur = trace_at(f, s, t);
+    trl_real *cur = trace_at(f, s, t), *g0 = f->coef, *g1 = f->coef + N, *rest = f->rest;
+    const bool lazy = rows_rest(f, s, t);
     size_t off[OP_MAX_STATE];
     owner_offsets(so, S, N, K, off);
     if (gw) learning_signal(f, s, t);
     for (int b = 0; b < f->B; b++) {
         const trl_real *eo = eo_all + (size_t)b * so->values, *dzb = dz + (size_t)b * S * N;
         const trl_real *Fo = prev ? prev + (size_t)b * s->values : f->zeros;
-        const trl_real *ls = gw ? f->lsig + (size_t)b * N : NULL;
-        trl_real *Fn = cur + (size_t)b * s->values;
-        for (int j = 0; j < N; j++) { /* q = c0 e_0 + c1 e_1 (owner_q) folded in */
-            const trl_real g0 = gain * dzb[j], g1 = S > 1 ? gain * dzb[N + j] : 0;
-            const trl_real *Fj = Fo + (size_t)j * K, *r0 = owner_row(eo, so, off, 0, j, K);
+        const trl_real *ls = gw ? f->lsig + (size_t)b * N : NULL, *sco = row_scale(f, so, b);
+        trl_real *Fn = cur + (size_t)b * s->values, *sc = row_scale(f, s, b);
+        trl_real *pend = gw && f->scale[slot_index(f, s)] ? sc + N : NULL;
+        factored_coefs(N, S, gain, dzb, sco, lazy, g0, g1, rest);
+        const int moving = moving_list(rest, N, f->units);
+        count_rows(f, s, moving, N);
+        for (int u = 0; u < moving; u++) {
+            const int j = f->units[u];
+            const trl_real *r0 = owner_row(eo, so, off, 0, j, K);
             const trl_real *r1 = S > 1 ? owner_row(eo, so, off, 1, j, K) : r0;
-            trl_real *Fnj = Fn + (size_t)j * K;
-            const trl_real l = ls ? ls[j] : 0;
-            if (l != 0) { /* the gradient's step term while F is at hand */
-                trl_real *gj = gw + (size_t)j * K;
-                for (int k = 0; k < K; k++) {
-                    const trl_real v = lambda * Fj[k] + g0 * r0[k] + g1 * r1[k];
-                    Fnj[k] = v;
-                    gj[k] += l * v;
-                }
-            } else if (g1 != 0) {
-                for (int k = 0; k < K; k++) Fnj[k] = lambda * Fj[k] + g0 * r0[k] + g1 * r1[k];
-            } else if (g0 != 0) {
-                for (int k = 0; k < K; k++) Fnj[k] = lambda * Fj[k] + g0 * r0[k];
-            } else {
-                for (int k = 0; k < K; k++) Fnj[k] = lambda * Fj[k];
-            }
+            factored_row(Fn + (size_t)j * K, Fo + (size_t)j * K, r0, r1, lambda * sc[j], g0[j],
+                         g1[j], gw ? gw + (size_t)j * K : NULL, pend ? pend[j] : 0, ls ? ls[j] : 0,
+                         K);
+            if (!lazy) continue;
+            sc[j] = 1;
+            if (pend) pend[j] = 0;
+        }
+        if (lazy) rest_factored_rows(N, K, rest, lambda, ls, sc, pend, Fn, gw);
+    }
+}
+
+/* Adds every pending coefficient of the loss node's FACTORED slots into
+ * grad: before the gradient is read. */
+static void settle_all_pending(struct forward *f, trl_real *grad)
+{
+    for (int i = 0; i < f->plan->n_slots; i++) {
+        const struct trace_slot *s = &f->plan->slots[i];
+        if (s->kind != TRACE_FACTORED || !f->scale[i] || !f->plan->is_loss[s->node]) continue;
+        const int N = f->g->nodes[f->g->edges[s->edge].src].size;
+        const int K = param_k(&f->g->params[s->param]);
+        const trl_real *F = trace_at(f, s, 0);
+        trl_real *gw = grad + f->g->params[s->param].offset;
+        for (int b = 0; b < f->B; b++) {
+            trl_real *pend = row_scale(f, s, b) + N;
+            const trl_real *Fb = F + (size_t)b * s->values;
+            for (int j = 0; j < N; j++)
+                if (pend[j] != 0)
+                    settle_pending(gw + (size_t)j * K, Fb + (size_t)j * K, &pend[j], K);
         }
     }
 }
@@ -279,8 +525,9 @@ TRL_HOT static void add_parent_term(struct forward *f, const struct trace_slot *
         trl_real *wt = f->Wd; /* wt[j][i] = alpha W[i][j] */
         for (int i = 0; i < Nm; i++)
             for (int j = 0; j < Np; j++) wt[(size_t)j * Nm + i] = alpha * W[(size_t)i * Np + j];
+        const trl_real *sc = row_scale(f, sp, b);
         for (int j = 0; j < Np; j++) {
-            const trl_real c[OP_MAX_STATE] = {dz[j], Sp > 1 ? dz[Np + j] : 0};
+            const trl_real c[OP_MAX_STATE] = {dz[j] * sc[j], Sp > 1 ? dz[Np + j] * sc[Np + j] : 0};
             if (!owner_q(f->q, ep, sp, off, Sp, j, K, c)) continue;
             const trl_real *wj = wt + (size_t)j * Nm;
             for (int k = 0; k < K; k++) {
@@ -311,10 +558,11 @@ TRL_HOT static void add_parent_term(struct forward *f, const struct trace_slot *
         const int No = g->nodes[eo->src].size;
         trl_gemm(CblasRowMajor, CblasTrans, CblasTrans, No, Nm, Np, 1, param_values(f, eo->param),
                  No, f->Wd, Np, 0, f->A, Nm);
+        const trl_real *sc = row_scale(f, sp, b);
         for (int j = 0; j < No; j++) {
             const trl_real *aj = f->A + (size_t)j * Nm;
             for (int k = 0; k < K; k++) {
-                const trl_real F = ep[(size_t)j * K + k];
+                const trl_real F = ep[(size_t)j * K + k] * sc[j];
                 const size_t at = ((size_t)j * K + k) * Nm; /* row j*K+k: every row once */
                 trl_real *row = dst + at;
                 if (start && start->prev)
@@ -433,8 +681,9 @@ TRL_HOT static void accumulate_gradient(struct forward *f, const struct trace_sl
         owner_offsets(s, S, N, K, off);
         for (int b = 0; b < B; b++) {
             const trl_real *e = eps + (size_t)b * s->values, *Db = f->D + (size_t)b * S * N;
+            const trl_real *sc = row_scale(f, s, b);
             for (int j = 0; j < N; j++) {
-                const trl_real c[OP_MAX_STATE] = {Db[j], S > 1 ? Db[N + j] : 0};
+                const trl_real c[OP_MAX_STATE] = {Db[j] * sc[j], S > 1 ? Db[N + j] * sc[N + j] : 0};
                 if (!owner_q(f->q, e, s, off, S, j, K, c)) continue;
                 trl_real *gj = gw + (size_t)j * K;
                 for (int k = 0; k < K; k++) gj[k] += f->q[k];
@@ -496,6 +745,13 @@ static void forward_free(struct forward *f)
 {
     if (f->trace)
         for (int s = 0; s < f->plan->n_slots; s++) trl_free(f->trace[s]);
+    if (f->scale)
+        for (int s = 0; s < f->plan->n_slots; s++) trl_free(f->scale[s]);
+    trl_free(f->scale);
+    trl_free(f->unit_scale);
+    trl_free(f->units);
+    trl_free(f->coef);
+    trl_free(f->rest);
     if (f->dzdh)
         for (int i = 0; i < f->g->n_nodes; i++) trl_free(f->dzdh[i]);
     trl_free(f->trace);
@@ -515,6 +771,17 @@ static void forward_free(struct forward *f)
     net_free(f->net);
 }
 
+/* Scales 1, pending coefficients (the second half of a FACTORED slot's
+ * at a loss node) 0. */
+static void init_row_scales(const struct trace_slot *s, const struct graph *g, size_t B,
+                            trl_real *sc)
+{
+    size_t ones = s->row_scales;
+    if (s->kind == TRACE_FACTORED) ones = (size_t)g->nodes[g->edges[s->edge].src].size;
+    for (size_t b = 0; b < B; b++)
+        for (size_t k = 0; k < ones; k++) sc[b * s->row_scales + k] = 1;
+}
+
 static int forward_alloc(struct forward *f, const trl_real *params)
 {
     const struct graph *g = f->g;
@@ -527,12 +794,24 @@ static int forward_alloc(struct forward *f, const trl_real *params)
     f->net = net_new(g, params, f->B, 0);
     f->trace = trl_alloc((size_t)f->plan->n_slots + 1, sizeof *f->trace, TRL_MEM_MISC);
     f->dzdh = trl_alloc((size_t)g->n_nodes, sizeof *f->dzdh, TRL_MEM_MISC);
-    if (!f->net || !f->trace || !f->dzdh) return -1;
+    f->scale = trl_alloc((size_t)f->plan->n_slots + 1, sizeof *f->scale, TRL_MEM_MISC);
+    f->unit_scale = trl_alloc(OP_MAX_STATE * n_max, sizeof(trl_real), TRL_MEM_STATE);
+    f->units = trl_alloc(n_max, sizeof *f->units, TRL_MEM_STATE);
+    f->coef = trl_alloc(OP_MAX_STATE * n_max, sizeof *f->coef, TRL_MEM_STATE);
+    f->rest = trl_alloc(n_max, sizeof *f->rest, TRL_MEM_STATE);
+    if (!f->net || !f->trace || !f->dzdh || !f->scale || !f->unit_scale || !f->units || !f->coef ||
+        !f->rest)
+        return -1;
+    for (size_t k = 0; k < OP_MAX_STATE * n_max; k++) f->unit_scale[k] = 1;
     for (int s = 0; s < f->plan->n_slots; s++) {
         const struct trace_slot *sl = &f->plan->slots[s];
         f->trace[s] = trl_alloc_uninit(trl_mul3((size_t)sl->depth, B, sl->values), sizeof(trl_real),
                                        TRL_MEM_TRACE);
         if (!f->trace[s]) return -1;
+        if (!sl->row_scales) continue;
+        f->scale[s] = trl_alloc(B * sl->row_scales, sizeof(trl_real), TRL_MEM_TRACE);
+        if (!f->scale[s]) return -1;
+        init_row_scales(sl, g, B, f->scale[s]);
     }
     for (int i = 0; i < g->n_nodes; i++) {
         if (!f->plan->n_node_slots[i]) continue;
@@ -601,6 +880,7 @@ static void forward_step(struct forward *f, int t, trl_real *grad, double *loss)
             *loss += loss_step(g->loss_type, f->d, t, g->nodes[i].size, net_z(f->net, i, t), f->dy);
     }
     if (!f->step_grad) return;
+    settle_all_pending(f, f->step_grad);
     zero_no_self_diagonals(g, f->step_grad);
     f->hooks->on_step(f->hooks->ctx, t, f->step_grad);
     net_sync_weights(f->net); /* the update changed the weights */
@@ -642,6 +922,7 @@ int grad_forward(const struct graph *g, const trl_real *params, const struct dat
         rc = d->stream ? data_window_at(&win, t, err) : 0;
         if (!rc) forward_step(&f, t, grad, loss);
     }
+    settle_all_pending(&f, grad);
     zero_no_self_diagonals(g, grad);
     data_window_free(&win);
     forward_free(&f);

@@ -86,6 +86,8 @@ static void classify(const struct trace_plan *p, const struct graph *g, struct t
             if (per_synapse) s->synapse_rows |= 1u << r;
             s->values += per_synapse ? (size_t)on->size * K : K;
         }
+        if (s->synapse_rows && s->depth == 1)
+            s->row_scales = (size_t)on->op->n_state * (size_t)on->size;
         return;
     }
     int carriers = 0, edge = -1;
@@ -101,6 +103,7 @@ static void classify(const struct trace_plan *p, const struct graph *g, struct t
         s->kind = TRACE_FACTORED;
         s->edge = edge;
         s->values = theta;
+        if (s->depth == 1) s->row_scales = (size_t)on->size * (p->is_loss[s->node] ? 2 : 1);
         return;
     }
     s->kind = TRACE_DENSE;
@@ -266,7 +269,7 @@ size_t trace_plan_node_values(const struct trace_plan *p, const struct graph *g,
     size_t v = 0;
     for (int i = 0; i < p->n_node_slots[node]; i++) {
         const struct trace_slot *s = &p->slots[p->first_slot[node] + i];
-        v += s->values * (size_t)s->depth;
+        v += s->values * (size_t)s->depth + s->row_scales;
     }
     if (p->n_node_slots[node]) /* dz/dh, kept as long as the traces */
         v += (size_t)p->depth[node] * g->nodes[node].op->n_state * g->nodes[node].size;

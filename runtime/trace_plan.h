@@ -24,6 +24,14 @@
  *            of theta (Bellec's readout filter, generalised). Values: |theta|.
  *  DENSE     otherwise: S_m * N_m * |theta| values.
  *
+ * Event-driven rows: a slot that keeps one step (depth 1) and has per-unit
+ * rows (OWNER rows kept per synapse, FACTORED's F[j]) keeps a scale per
+ * unit and row, the trace being the stored row times its scale. A row
+ * whose step is a pure decay (a spiking unit away from threshold: psi = 0)
+ * is then not touched, only its scale. Values: S_m * N_m (OWNER) or N_o
+ * (FACTORED), twice N_o at a loss node, whose gradient terms of resting
+ * rows gather in one coefficient per row (grad_forward.c).
+ *
  * validate reports these counts, and the engines allocate exactly them.
  */
 #ifndef TRELLIS_TRACE_PLAN_H
@@ -54,6 +62,7 @@ struct trace_slot {
     int edge;              /* FACTORED: the edge owner -> m */
     int depth;             /* steps kept: 1 + the longest propagated delay out of m */
     size_t values;         /* per sample and per step kept */
+    size_t row_scales;     /* per sample: the event-driven rows' scales (see below), 0 if none */
 };
 
 struct trace_plan {

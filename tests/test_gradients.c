@@ -4,7 +4,9 @@
  *   fixtures        bptt and rtrl = grad_exact, eprop (both engines) =
  *                   grad_eprop: 1e-6 per tensor, loss 1e-9 (float64)
  *   random graphs   rtrl = bptt and eprop online = eprop reverse to 1e-9;
- *                   with no delayed edge eprop = bptt (nothing is pruned)
+ *                   with no delayed edge eprop = bptt (nothing is pruned);
+ *                   over 240 steps (float64), where event-driven trace rows
+ *                   rest long
  *   smooth graphs   bptt = central differences to 1e-6
  *   memory          the trace bytes of rtrl and eprop online do not depend on
  *                   T and equal what the plan (and validate) predicts
@@ -118,21 +120,25 @@ START_TEST(fixture_eprop_reverse)
 }
 END_TEST
 
-/* Two algorithms on the same random graph agree to tol; returns the number of
- * tensors that differ. */
-static int compare_algos(uint64_t seed, const struct randgraph_opts *o, enum grad_algo a1,
-                         enum grad_engine e1, enum grad_algo a2, enum grad_engine e2)
+/* Two algorithms on the same random graph and T steps of data agree to tol;
+ * returns the number of tensors that differ. The first runs with the trace
+ * activity hook when rows is not NULL (grad_hooks.trace_rows). */
+static int compare_algos_T(uint64_t seed, const struct randgraph_opts *o, int T, double *rows,
+                           enum grad_algo a1, enum grad_engine e1, enum grad_algo a2,
+                           enum grad_engine e2)
 {
     char *json = randgraph_json(seed, o);
     struct graph *g = tu_graph(json);
     ck_assert_msg(g, "random graph %llu is invalid:\n%s", (unsigned long long)seed, json);
     trl_real *params = params_new(g), *g1 = params_new(g), *g2 = params_new(g);
     params_init(g, seed, params);
-    struct data *d = randgraph_data(g, seed, 2, 12);
+    struct data *d = randgraph_data(g, seed, 2, T);
     double l1 = 0, l2 = 0;
     struct trl_errors err;
     trl_errors_init(&err, "random");
-    ck_assert_int_eq(grad_compute(g, params, d, a1, e1, g1, &l1, &err), 0);
+    const struct grad_hooks hooks = {.trace_rows = rows};
+    ck_assert_int_eq(grad_compute_hooks(g, params, d, a1, e1, rows ? &hooks : NULL, g1, &l1, &err),
+                     0);
     ck_assert_int_eq(grad_compute(g, params, d, a2, e2, g2, &l2, &err), 0);
     char label[64];
     snprintf(label, sizeof label, "random graph %llu", (unsigned long long)seed);
@@ -146,6 +152,12 @@ static int compare_algos(uint64_t seed, const struct randgraph_opts *o, enum gra
     graph_free(g);
     free(json);
     return bad;
+}
+
+static int compare_algos(uint64_t seed, const struct randgraph_opts *o, enum grad_algo a1,
+                         enum grad_engine e1, enum grad_algo a2, enum grad_engine e2)
+{
+    return compare_algos_T(seed, o, 12, NULL, a1, e1, a2, e2);
 }
 
 START_TEST(random_rtrl_equals_bptt)
@@ -183,6 +195,29 @@ START_TEST(random_no_delay_eprop_equals_bptt)
 END_TEST
 
 #ifdef TRELLIS_F64
+/* Event-driven trace rows (trace_plan.h) over sequences long enough that
+ * rows rest for dozens of steps, their scales run low and are settled into
+ * the rows, and a loss node's pending gradient terms gather: eprop online
+ * still equals eprop reverse, and rtrl bptt. The activity hook shows that
+ * rows did rest (and moved). */
+START_TEST(event_driven_rows_agree)
+{
+    struct randgraph_opts o = {.max_hidden = 4};
+    double rows[2] = {0, 0};
+    for (uint64_t seed = 1; seed <= 12; seed++) {
+        const uint64_t s = seed * 7727 + (uint64_t)_i;
+        ck_assert_int_eq(compare_algos_T(s, &o, 240, rows, GRAD_EPROP, GRAD_ENGINE_ONLINE,
+                                         GRAD_EPROP, GRAD_ENGINE_REVERSE),
+                         0);
+        ck_assert_int_eq(compare_algos_T(s, &o, 240, rows, GRAD_RTRL, GRAD_ENGINE_DEFAULT,
+                                         GRAD_BPTT, GRAD_ENGINE_DEFAULT),
+                         0);
+    }
+    ck_assert_double_gt(rows[0], 0);       /* rows moved */
+    ck_assert_double_lt(rows[0], rows[1]); /* and rows rested */
+}
+END_TEST
+
 /* Central differences of the loss, per parameter entry (float64 only). */
 static double loss_at(const struct graph *g, const trl_real *params, const struct data *d)
 {
@@ -368,6 +403,7 @@ int main(void)
     tcase_add_loop_test(tr, random_no_delay_eprop_equals_bptt, 0, 2);
 #ifdef TRELLIS_F64
     tcase_add_loop_test(tr, smooth_bptt_matches_finite_differences, 0, 2);
+    tcase_add_loop_test(tr, event_driven_rows_agree, 0, 2);
 #endif
     tcase_add_loop_test(tr, online_memory_constant_in_T, 0, 2);
     tcase_add_test(tr, threads_agree);

@@ -65,6 +65,7 @@ struct bench_result {
     size_t peak[TRL_MEM_KINDS];        /* the runtime's peaks over the calls */
     double trace_predicted, history_predicted; /* bytes, from validate's per-sample counts */
     int samples_held;                          /* samples in memory at once */
+    double trace_rows[2]; /* online engines: event-driven trace rows moved, all (grad.h) */
 };
 
 static int parse_algo(const struct bench_args *a, struct bench_job *j)
@@ -124,7 +125,9 @@ static int job_call(const struct bench_job *j, struct bench_result *r, struct tr
 {
     if (!j->is_run) {
         r->has_loss = true;
-        return grad_compute(j->g, j->params, j->d, j->algo, j->engine, j->grad, &r->loss, err);
+        const struct grad_hooks hooks = {.trace_rows = r->trace_rows};
+        return grad_compute_hooks(j->g, j->params, j->d, j->algo, j->engine, &hooks, j->grad,
+                                  &r->loss, err);
     }
     struct run_result res = {0};
     int rc = run_forward(j->g, j->params, j->d, &res, err);
@@ -273,6 +276,9 @@ static void print_text(const struct bench_job *j, const struct bench_args *a,
     printf("  MACs      %.4g per step and sample (validate), %.4g per call\n", r->macs_per_step,
            r->macs);
     printf("  GFLOP/s   %.2f (median), %.2f (min)\n", gflops(r, r->median), gflops(r, r->min));
+    if (r->trace_rows[1] > 0)
+        printf("  traces    %.1f%% of the event-driven trace rows moved, the others only decayed\n",
+               100 * r->trace_rows[0] / r->trace_rows[1]);
     printf("  memory    peak RSS %.1f MB", r->max_rss_mb);
     if (r->call_rss_mb >= 0)
         printf(" (%.1f MB loaded, %.1f MB peak during the calls)", r->rss_loaded_mb,
@@ -338,6 +344,9 @@ static int print_json(const struct bench_job *j, const struct bench_args *a,
     if (o) {
         json_object_update_new(o, timing_json(a, r));
         json_object_update_new(o, memory_json(r));
+        json_object_set_new(
+            o, "trace_rows_moved",
+            real_or_null(r->trace_rows[1] > 0, r->trace_rows[0] / r->trace_rows[1]));
         json_object_set_new(o, "mem_predicted_bytes",
                             json_pack("{s:f, s:f, s:i}", "trace", r->trace_predicted, "history",
                                       r->history_predicted, "samples_held", r->samples_held));
