@@ -25,16 +25,10 @@
  * rtrl propagates every edge; e-prop only delay-0 edges, which is all it
  * takes to treat every delayed source as a constant.
  *
- * Event-driven rows (trace_plan.h): the per-unit rows of OWNER and FACTORED
- * slots that keep one step carry a scale each, the trace being the stored
- * row times it. A row whose step is a pure decay, e(t) = a e(t-1) (no input
- * term and no coupling: a spiking unit with psi = 0, most units at most
- * steps), only multiplies its scale by a; readers fold the scale into the
- * row's coefficient, and a row that moves again takes it back (scale 1). At
- * a loss node the step terms l(t) s(t) F of a resting row gather in one
- * coefficient p, added as p F when the row moves, its scale runs low, or the
- * gradient is read. The work then follows the pseudo-derivatives' activity,
- * not the number of synapses. Memory is constant in T,
+ * The per-unit rows of OWNER and FACTORED slots are event-driven
+ * (runtime/trace_rows.h): a row whose step is a pure decay (a spiking unit
+ * away from threshold) only scales, so the work follows the units'
+ * activity. Memory is constant in T,
  * the data's too when it is streamed (data_open): the engine reads it a
  * window of steps at a time.
  */
@@ -46,6 +40,7 @@
 #include "runtime/net.h"
 #include "runtime/packed.h"
 #include "runtime/trace_plan.h"
+#include "runtime/trace_rows.h"
 
 struct forward {
     const struct graph *g;
@@ -66,9 +61,7 @@ struct forward {
     trl_real *zeros;         /* the traces before t = 0: one sample of the largest slot */
     trl_real **scale;        /* per slot with row_scales: [B][row_scales] (scales, pending) */
     trl_real *unit_scale;    /* ones: the row scales of a slot without its own */
-    int *units;              /* scratch: the units whose rows move [N] */
-    trl_real *coef;          /* scratch: a FACTORED slot's coefficients [2][N] */
-    trl_real *rest;          /* scratch: 1 for the units whose rows rest, else 0 [N] */
+    struct row_scratch w;    /* scratch of the event-driven rows (trace_rows.h) */
     trl_real *q;             /* scratch: one row of an owner's output sensitivity [K] */
     const struct grad_hooks *hooks;
     trl_real *step_grad; /* with an on_step hook: this step's gradient term */
@@ -91,10 +84,6 @@ static trl_real *trace_at(const struct forward *f, const struct trace_slot *s, i
     return f->trace[slot_index(f, s)] + (size_t)(t % s->depth) * f->B * s->values;
 }
 
-/* Below this a resting row's scale is settled into the row: the scale
- * never goes subnormal. */
-#define SCALE_TINY ((trl_real)0x1p-60)
-
 /* The row scales of sample b of a slot, [S][N_o] (OWNER) or [N_o]
  * (FACTORED), all 1 for a slot without its own (never written then). */
 static trl_real *row_scale(const struct forward *f, const struct trace_slot *s, int b)
@@ -110,17 +99,6 @@ static bool rows_rest(const struct forward *f, const struct trace_slot *s, int t
     return t > 0 && f->scale[slot_index(f, s)];
 }
 
-/* A resting row: its scale takes the factor a. A scale that runs low is
- * settled into the row. */
-static inline void rest_row(trl_real *scale, trl_real a, trl_real *row, int K)
-{
-    *scale *= a;
-    if (*scale<SCALE_TINY && * scale> - SCALE_TINY) {
-        for (int k = 0; k < K; k++) row[k] *= *scale;
-        *scale = 1;
-    }
-}
-
 /* The activity hook (grad_hooks.trace_rows): of N rows of an event-driven
  * slot, `moved` moved. */
 static void count_rows(const struct forward *f, const struct trace_slot *s, int moved, int N)
@@ -128,14 +106,6 @@ static void count_rows(const struct forward *f, const struct trace_slot *s, int 
     if (!f->hooks || !f->hooks->trace_rows || !f->scale[slot_index(f, s)]) return;
     f->hooks->trace_rows[0] += moved;
     f->hooks->trace_rows[1] += N;
-}
-
-/* How many of n scales ran low (below SCALE_TINY in magnitude). */
-static inline int low_scales(const trl_real *sc, int n)
-{
-    int low = 0;
-    for (int j = 0; j < n; j++) low += (sc[j] < SCALE_TINY) & (sc[j] > -SCALE_TINY);
-    return low;
 }
 
 static trl_real *dzdh_at(const struct forward *f, int node, int t)
@@ -160,184 +130,41 @@ static int param_k(const struct graph_param *q)
     return q->edge < 0 ? 1 : q->cols;
 }
 
-/* Offsets of each state row inside one sample of an OWNER slot. */
-static void owner_offsets(const struct trace_slot *s, int S, int N, int K, size_t *off)
+/* The layout of one sample of OWNER slot s (trace_rows.h). */
+static void slot_layout(const struct forward *f, const struct trace_slot *s, struct owner_layout *L)
 {
-    size_t o = 0;
-    for (int r = 0; r < S; r++) {
-        off[r] = o;
-        o += (s->synapse_rows & (1u << r)) ? (size_t)N * K : (size_t)K;
-    }
-}
-
-/* Row j of state row r of one sample of an OWNER slot: K values, the same
- * for every j when the row is presynaptic. */
-static inline const trl_real *owner_row(const trl_real *e, const struct trace_slot *s,
-                                        const size_t *off, int r, int j, int K)
-{
-    return (s->synapse_rows & (1u << r)) ? e + off[r] + (size_t)j * K : e + off[r];
-}
-
-/* q[k] = sum_r c[r] e_r[j][k]: the owner output's sensitivity to synapse
- * (j, k) when c = dz/dh at unit j. Returns false (q untouched) when every c
- * is 0, which is most units of a spiking node at most steps. */
-TRL_HOT static bool owner_q(trl_real *q, const trl_real *e, const struct trace_slot *s,
-                            const size_t *off, int S, int j, int K, const trl_real *c)
-{
-    if (c[0] == 0 && (S < 2 || c[1] == 0)) return false;
-    const trl_real *r0 = owner_row(e, s, off, 0, j, K);
-    if (S == 1) {
-        for (int k = 0; k < K; k++) q[k] = c[0] * r0[k];
-        return true;
-    }
-    const trl_real *r1 = owner_row(e, s, off, 1, j, K);
-    for (int k = 0; k < K; k++) q[k] = c[0] * r0[k] + c[1] * r1[k];
-    return true;
-}
-
-/* n = c0 o0 + c1 o1 + d x: one row of an owner's update, in place (n is
- * o0 or o1, each element read before it is written). */
-static inline void owner_row_set(trl_real *n, const trl_real *o0, const trl_real *o1, trl_real c0,
-                                 trl_real c1, trl_real d, const trl_real *x, int K)
-{
-#pragma GCC ivdep
-    for (int k = 0; k < K; k++) n[k] = c0 * o0[k] + c1 * o1[k] + d * x[k];
-}
-
-/* Does row r (of S) of a unit rest, given its row of J, J[r][.] (stride N)
- * and dh_r/dI: no input term and no coupling to the other row? */
-static inline bool row_rests(const trl_real *Jr, int S, int r, int N, trl_real d)
-{
-    return d == 0 && (S == 1 || Jr[(1 - r) * N] == 0);
-}
-
-/* rest[j] = 1 when every row of unit j kept per synapse rests at this step
- * (row_rests), else 0; all 0 without laziness. */
-static void resting_units(const struct trace_slot *s, int S, int N, const trl_real *Jb,
-                          const trl_real *dhdI, bool lazy, trl_real *rest)
-{
-    const bool row0 = s->synapse_rows & 1u, row1 = S > 1 && (s->synapse_rows & 2u);
-    if (!lazy || (row0 && dhdI[0] != 0) || (row1 && dhdI[1] != 0)) {
-        for (int j = 0; j < N; j++) rest[j] = 0;
-        return;
-    }
-    if (S == 1) { /* no coupling */
-        for (int j = 0; j < N; j++) rest[j] = 1;
-        return;
-    }
-    for (int j = 0; j < N; j++) /* the couplings J[0][1] and J[1][0] */
-        rest[j] = (trl_real)((!row0 | (Jb[N + j] == 0)) & (!row1 | (Jb[2 * N + j] == 0)));
-}
-
-/* The indices j with rest[j] = 0, into units[]; returns how many. */
-static inline int moving_list(const trl_real *rest, int N, int *units)
-{
-    int n = 0;
-    for (int j = 0; j < N; j++) {
-        units[n] = j;
-        n += rest[j] == 0;
-    }
-    return n;
-}
-
-/* Unit j's rows kept per synapse, when at least one of them moves: the
- * coefficient of a stored row includes its scale; a row that rests in a
- * moving unit takes its factor (rest_row), a moving one scale 1. */
-static inline void owner_unit(const struct trace_slot *s, const size_t *off, int S, int N, int K,
-                              int j, const trl_real *eo, trl_real *en, const trl_real *Jb,
-                              const trl_real *dhdI, const trl_real *x, trl_real *sc, bool lazy)
-{
-    const trl_real *o0 = owner_row(eo, s, off, 0, j, K);
-    trl_real *n0 = en + off[0] + (size_t)j * K;
-    if (S == 1) {
-        const trl_real c = Jb[j] * sc[j], d = dhdI[0];
-#pragma GCC ivdep
-        for (int k = 0; k < K; k++) n0[k] = c * o0[k] + d * x[k];
-        if (lazy) sc[j] = 1;
-        return;
-    }
-    const trl_real *o1 = owner_row(eo, s, off, 1, j, K);
-    trl_real *n1 = en + off[1] + (size_t)j * K;
-    const trl_real a00 = Jb[j], a01 = Jb[N + j], a10 = Jb[2 * N + j], a11 = Jb[3 * N + j];
-    const trl_real d0 = dhdI[0], d1 = dhdI[1], s0 = sc[j], s1 = sc[N + j];
-    const bool rest0 = lazy && row_rests(Jb + j, 2, 0, N, d0);
-    const bool rest1 = lazy && row_rests(Jb + 2 * N + j, 2, 1, N, d1);
-    if (s->synapse_rows == 3u && !rest0 && !rest1) { /* both rows move: read both, then write */
-        const trl_real c00 = a00 * s0, c01 = a01 * s1, c10 = a10 * s0, c11 = a11 * s1;
-        for (int k = 0; k < K; k++) {
-            const trl_real v0 = o0[k], v1 = o1[k];
-            n0[k] = c00 * v0 + c01 * v1 + d0 * x[k];
-            n1[k] = c10 * v0 + c11 * v1 + d1 * x[k];
-        }
-    } else if ((s->synapse_rows & 1u) && !rest0) {
-        owner_row_set(n0, o0, o1, a00 * s0, a01 * s1, d0, x, K);
-    } else if ((s->synapse_rows & 2u) && !rest1) {
-        owner_row_set(n1, o0, o1, a10 * s0, a11 * s1, d1, x, K);
-    }
-    if (!lazy) return;
-    for (int r = 0; r < 2; r++) /* after the moving row read it: a resting row's decay */
-        if (s->synapse_rows & (1u << r)) {
-            if (r ? rest1 : rest0)
-                rest_row(&sc[r * N + j], r ? a11 : a00, r ? n1 : n0, K);
-            else
-                sc[r * N + j] = 1;
-        }
-}
-
-/* Every unit whose rows kept per synapse all rest (rest[j] = 1): each
- * scale takes its J[r][r] (vector passes; owner_unit set the moving units'
- * scales). Scales that ran low are then settled one by one. */
-static inline void rest_owner_units(const struct trace_slot *s, const size_t *off, int S, int N,
-                                    int K, const trl_real *Jb, const trl_real *rest, trl_real *sc,
-                                    trl_real *en)
-{
-    for (int r = 0; r < S; r++) {
-        if (!(s->synapse_rows & (1u << r))) continue;
-        trl_real *sr = sc + (size_t)r * N;
-        const trl_real *Jrr = Jb + (size_t)(r * S + r) * N;
-        for (int j = 0; j < N; j++) {
-            const trl_real a = Jrr[j];
-            sr[j] *= rest[j] != 0 ? a : 1;
-        }
-        if (!low_scales(sr, N)) continue;
-        for (int j = 0; j < N; j++)
-            if (sr[j] < SCALE_TINY && sr[j] > -SCALE_TINY)
-                rest_row(&sr[j], 1, en + off[r] + (size_t)j * K, K);
-    }
+    const struct graph_node *n = &f->g->nodes[s->node];
+    owner_layout_init(L, s->synapse_rows, n->op->n_state, n->size,
+                      param_k(&f->g->params[s->param]));
 }
 
 /* OWNER: e_r(t) = sum_c J[r][c] e_c(t-1) + dh_r/dI x_k (Bellec et al. eq. 22
- * and 25-26). Rows kept per synapse first, the units that move only (they
- * read the presynaptic rows' old values), then the presynaptic rows,
- * lambda e + dh/dI x. */
+ * and 25-26). Rows kept per synapse first (trace_rows.h: they read the
+ * presynaptic rows' old values), then the presynaptic rows, lambda e +
+ * dh/dI x. */
 TRL_HOT static void update_owner(struct forward *f, const struct trace_slot *s, int t,
                                  const trl_real *J, const trl_real *dhdI)
 {
-    const struct graph_node *n = &f->g->nodes[s->node];
-    const int S = n->op->n_state, N = n->size, K = param_k(&f->g->params[s->param]), B = f->B;
+    struct owner_layout L;
+    slot_layout(f, s, &L);
+    const int S = L.S, N = L.N, K = L.K;
     const trl_real *x = presynaptic(f, s->param, t);
     const trl_real *prev = trace_at(f, s, t - 1);
     trl_real *cur = trace_at(f, s, t);
     const bool lazy = rows_rest(f, s, t);
-    size_t off[OP_MAX_STATE];
-    owner_offsets(s, S, N, K, off);
-    for (int b = 0; b < B; b++) {
+    for (int b = 0; b < f->B; b++) {
         const trl_real *xb = x + (size_t)b * K, *Jb = J + (size_t)b * S * S * N;
         const trl_real *eo = prev ? prev + (size_t)b * s->values : f->zeros;
-        trl_real *en = cur + (size_t)b * s->values, *sc = row_scale(f, s, b);
-        if (s->synapse_rows) {
-            resting_units(s, S, N, Jb, dhdI, lazy, f->rest);
-            const int moving = moving_list(f->rest, N, f->units);
-            count_rows(f, s, moving, N);
-            for (int u = 0; u < moving; u++)
-                owner_unit(s, off, S, N, K, f->units[u], eo, en, Jb, dhdI, xb, sc, lazy);
-            if (lazy) rest_owner_units(s, off, S, N, K, Jb, f->rest, sc, en);
-        }
+        trl_real *en = cur + (size_t)b * s->values;
+        if (s->synapse_rows)
+            count_rows(f, s,
+                       owner_rows_step(&L, eo, en, Jb, dhdI, xb, row_scale(f, s, b), lazy, &f->w),
+                       N);
         for (int r = 0; r < S; r++) { /* presynaptic rows: J[r][r] is one constant */
             if (s->synapse_rows & (1u << r)) continue;
             const trl_real lambda = Jb[(size_t)(r * S + r) * N], d = dhdI[r];
-            const trl_real *o = eo + off[r];
-            trl_real *nw = en + off[r];
+            const trl_real *o = eo + L.off[r];
+            trl_real *nw = en + L.off[r];
             for (int k = 0; k < K; k++) nw[k] = lambda * o[k] + d * xb[k];
         }
     }
@@ -367,113 +194,37 @@ static void learning_signal(struct forward *f, const struct trace_slot *s, int t
     }
 }
 
-/* Row j of a FACTORED slot at a loss node: p F (the resting steps' gradient
- * terms) into g, then no pending term. */
-static inline void settle_pending(trl_real *g, const trl_real *F, trl_real *p, int K)
-{
-    for (int k = 0; k < K; k++) g[k] += *p * F[k];
-    *p = 0;
-}
-
-/* Row j of a FACTORED slot that moves: F = lam F + g0 r0 + g1 r1 (lam the
- * decay times the row's scale), and at a loss node g += p F(t-1) + l F(t)
- * (p the pending coefficient of its resting steps). */
-static inline void factored_row(trl_real *Fn, const trl_real *Fo, const trl_real *r0,
-                                const trl_real *r1, trl_real lam, trl_real g0, trl_real g1,
-                                trl_real *gj, trl_real p, trl_real l, int K)
-{
-    if (p != 0) { /* the pending terms read the old row */
-        for (int k = 0; k < K; k++) {
-            const trl_real old = Fo[k], v = lam * old + g0 * r0[k] + g1 * r1[k];
-            Fn[k] = v;
-            gj[k] += p * old + l * v;
-        }
-    } else if (l != 0) { /* the gradient's step term while F is at hand */
-        for (int k = 0; k < K; k++) {
-            const trl_real v = lam * Fo[k] + g0 * r0[k] + g1 * r1[k];
-            Fn[k] = v;
-            gj[k] += l * v;
-        }
-    } else if (g1 != 0) {
-        for (int k = 0; k < K; k++) Fn[k] = lam * Fo[k] + g0 * r0[k] + g1 * r1[k];
-    } else if (g0 != 0) {
-        for (int k = 0; k < K; k++) Fn[k] = lam * Fo[k] + g0 * r0[k];
-    } else {
-        for (int k = 0; k < K; k++) Fn[k] = lam * Fo[k];
-    }
-}
-
-/* The resting rows of sample b of a FACTORED slot (rest[j] = 1): scale
- * times lambda, pending + lsig times the new scale (vector passes; the
- * moving rows, rest[j] = 0, keep what factored_row left). Scales that ran
- * low are settled, the pending terms first. */
-static inline void rest_factored_rows(int N, int K, const trl_real *rest, trl_real lambda,
-                                      const trl_real *ls, trl_real *sc, trl_real *pend, trl_real *F,
-                                      trl_real *gw)
-{
-    for (int j = 0; j < N; j++) sc[j] *= rest[j] != 0 ? lambda : 1;
-    if (pend)
-        for (int j = 0; j < N; j++) pend[j] += rest[j] * ls[j] * sc[j];
-    if (!low_scales(sc, N)) return;
-    for (int j = 0; j < N; j++) {
-        if (!(sc[j] < SCALE_TINY && sc[j] > -SCALE_TINY)) continue;
-        if (pend) settle_pending(gw + (size_t)j * K, F + (size_t)j * K, &pend[j], K);
-        rest_row(&sc[j], 1, F + (size_t)j * K, K);
-    }
-}
-
-/* The coefficients of the owner's rows in a FACTORED slot's step, g_r[j] =
- * dh/dI dz_o/dh_o[r][j] times the row's scale (owner_q folded in), and
- * rest[j] = 1 where both are 0. */
-static inline void factored_coefs(int N, int S, trl_real gain, const trl_real *restrict dz,
-                                  const trl_real *restrict sco, bool lazy, trl_real *restrict g0,
-                                  trl_real *restrict g1, trl_real *restrict rest)
-{
-    for (int j = 0; j < N; j++) g0[j] = gain * dz[j] * sco[j];
-    for (int j = 0; j < N; j++) g1[j] = S > 1 ? gain * dz[N + j] * sco[N + j] : 0;
-    for (int j = 0; j < N; j++) rest[j] = (trl_real)(lazy & (g0[j] == 0) & (g1[j] == 0));
-}
-
-/* FACTORED: F(t) = lambda F(t-1) + dh/dI q(t), q from the owner's slot.
- * At a loss node (gw, the slot's gradient) the gradient's step term
- * g[j][k] += lsig[j] F[j][k] is taken in the same pass. Rows whose q is 0
- * rest (rest_factored_rows); the others move (factored_row). */
+/* FACTORED: F(t) = lambda F(t-1) + dh/dI q(t), q from the owner's slot
+ * (trace_rows.h). At a loss node (gw, the slot's gradient) the gradient's
+ * step term g[j][k] += lsig[j] F[j][k] is taken in the same pass. */
 TRL_HOT static void update_factored(struct forward *f, const struct trace_slot *s, int t,
                                     const trl_real *J, const trl_real *dhdI, trl_real *gw)
 {
     const struct graph_edge *e = &f->g->edges[s->edge];
-    const struct graph_node *o = &f->g->nodes[e->src];
     const struct trace_slot *so = trace_plan_slot(f->plan, f->g, e->src, s->param);
-    const int S = o->op->n_state, N = o->size, K = param_k(&f->g->params[s->param]);
-    const trl_real lambda = J[0], gain = dhdI[0];
-    const trl_real *dz = dzdh_at(f, e->src, t), *eo_all = trace_at(f, so, t);
+    struct owner_layout L;
+    slot_layout(f, so, &L);
+    const trl_real *dz = dzdh_at(f, e->src, t), *eo = trace_at(f, so, t);
     const trl_real *prev = trace_at(f, s, t - 1);
-    trl_real *cur = trace_at(f, s, t), *g0 = f->coef, *g1 = f->coef + N, *rest = f->rest;
-    const bool lazy = rows_rest(f, s, t);
-    size_t off[OP_MAX_STATE];
-    owner_offsets(so, S, N, K, off);
+    trl_real *cur = trace_at(f, s, t);
+    const bool lazy = rows_rest(f, s, t), pending = gw && f->scale[slot_index(f, s)];
     if (gw) learning_signal(f, s, t);
     for (int b = 0; b < f->B; b++) {
-        const trl_real *eo = eo_all + (size_t)b * so->values, *dzb = dz + (size_t)b * S * N;
-        const trl_real *Fo = prev ? prev + (size_t)b * s->values : f->zeros;
-        const trl_real *ls = gw ? f->lsig + (size_t)b * N : NULL, *sco = row_scale(f, so, b);
-        trl_real *Fn = cur + (size_t)b * s->values, *sc = row_scale(f, s, b);
-        trl_real *pend = gw && f->scale[slot_index(f, s)] ? sc + N : NULL;
-        factored_coefs(N, S, gain, dzb, sco, lazy, g0, g1, rest);
-        const int moving = moving_list(rest, N, f->units);
-        count_rows(f, s, moving, N);
-        for (int u = 0; u < moving; u++) {
-            const int j = f->units[u];
-            const trl_real *r0 = owner_row(eo, so, off, 0, j, K);
-            const trl_real *r1 = S > 1 ? owner_row(eo, so, off, 1, j, K) : r0;
-            factored_row(Fn + (size_t)j * K, Fo + (size_t)j * K, r0, r1, lambda * sc[j], g0[j],
-                         g1[j], gw ? gw + (size_t)j * K : NULL, pend ? pend[j] : 0, ls ? ls[j] : 0,
-                         K);
-            if (!lazy) continue;
-            sc[j] = 1;
-            if (pend) pend[j] = 0;
-        }
-        if (lazy) rest_factored_rows(N, K, rest, lambda, ls, sc, pend, Fn, gw);
+        const struct factored_step st = {
+            .owner = &L,
+            .e = eo + (size_t)b * so->values,
+            .owner_scale = row_scale(f, so, b),
+            .dz = dz + (size_t)b * L.S * L.N,
+            .lambda = J[0],
+            .gain = dhdI[0],
+            .lsig = gw ? f->lsig + (size_t)b * L.N : NULL,
+            .grad = gw,
+        };
+        trl_real *sc = row_scale(f, s, b);
+        const int moved = factored_rows_step(&st, prev ? prev + (size_t)b * s->values : f->zeros,
+                                             cur + (size_t)b * s->values, sc,
+                                             pending ? sc + L.N : NULL, lazy, &f->w);
+        count_rows(f, s, moved, L.N);
     }
 }
 
@@ -486,15 +237,9 @@ static void settle_all_pending(struct forward *f, trl_real *grad)
         if (s->kind != TRACE_FACTORED || !f->scale[i] || !f->plan->is_loss[s->node]) continue;
         const int N = f->g->nodes[f->g->edges[s->edge].src].size;
         const int K = param_k(&f->g->params[s->param]);
-        const trl_real *F = trace_at(f, s, 0);
-        trl_real *gw = grad + f->g->params[s->param].offset;
-        for (int b = 0; b < f->B; b++) {
-            trl_real *pend = row_scale(f, s, b) + N;
-            const trl_real *Fb = F + (size_t)b * s->values;
-            for (int j = 0; j < N; j++)
-                if (pend[j] != 0)
-                    settle_pending(gw + (size_t)j * K, Fb + (size_t)j * K, &pend[j], K);
-        }
+        for (int b = 0; b < f->B; b++)
+            settle_pending_rows(N, K, trace_at(f, s, 0) + (size_t)b * s->values,
+                                row_scale(f, s, b) + N, grad + f->g->params[s->param].offset);
     }
 }
 
@@ -520,15 +265,15 @@ TRL_HOT static void add_parent_term(struct forward *f, const struct trace_slot *
     const trl_real *dz = dzdh_at(f, e->src, t - e->delay) + (size_t)b * Sp * Np;
     const trl_real *ep = trace_at(f, sp, t - e->delay) + (size_t)b * sp->values;
     if (sp->kind == TRACE_OWNER) { /* dst[j*K+k][i] += alpha W[i][j] q[j][k]: a broadcast */
-        size_t off[OP_MAX_STATE];
-        owner_offsets(sp, Sp, Np, K, off);
+        struct owner_layout lay;
+        slot_layout(f, sp, &lay);
         trl_real *wt = f->Wd; /* wt[j][i] = alpha W[i][j] */
         for (int i = 0; i < Nm; i++)
             for (int j = 0; j < Np; j++) wt[(size_t)j * Nm + i] = alpha * W[(size_t)i * Np + j];
         const trl_real *sc = row_scale(f, sp, b);
         for (int j = 0; j < Np; j++) {
             const trl_real c[OP_MAX_STATE] = {dz[j] * sc[j], Sp > 1 ? dz[Np + j] * sc[Np + j] : 0};
-            if (!owner_q(f->q, ep, sp, off, Sp, j, K, c)) continue;
+            if (!owner_q(f->q, ep, &lay, j, c)) continue;
             const trl_real *wj = wt + (size_t)j * Nm;
             for (int k = 0; k < K; k++) {
                 const trl_real qk = f->q[k];
@@ -677,14 +422,14 @@ TRL_HOT static void accumulate_gradient(struct forward *f, const struct trace_sl
     const trl_real *eps = trace_at(f, s, t);
     trl_real *gw = grad + q->offset;
     if (s->kind == TRACE_OWNER) {
-        size_t off[OP_MAX_STATE];
-        owner_offsets(s, S, N, K, off);
+        struct owner_layout lay;
+        slot_layout(f, s, &lay);
         for (int b = 0; b < B; b++) {
             const trl_real *e = eps + (size_t)b * s->values, *Db = f->D + (size_t)b * S * N;
             const trl_real *sc = row_scale(f, s, b);
             for (int j = 0; j < N; j++) {
                 const trl_real c[OP_MAX_STATE] = {Db[j] * sc[j], S > 1 ? Db[N + j] * sc[N + j] : 0};
-                if (!owner_q(f->q, e, s, off, S, j, K, c)) continue;
+                if (!owner_q(f->q, e, &lay, j, c)) continue;
                 trl_real *gj = gw + (size_t)j * K;
                 for (int k = 0; k < K; k++) gj[k] += f->q[k];
             }
@@ -749,9 +494,9 @@ static void forward_free(struct forward *f)
         for (int s = 0; s < f->plan->n_slots; s++) trl_free(f->scale[s]);
     trl_free(f->scale);
     trl_free(f->unit_scale);
-    trl_free(f->units);
-    trl_free(f->coef);
-    trl_free(f->rest);
+    trl_free(f->w.units);
+    trl_free(f->w.rest);
+    trl_free(f->w.g0);
     if (f->dzdh)
         for (int i = 0; i < f->g->n_nodes; i++) trl_free(f->dzdh[i]);
     trl_free(f->trace);
@@ -796,11 +541,12 @@ static int forward_alloc(struct forward *f, const trl_real *params)
     f->dzdh = trl_alloc((size_t)g->n_nodes, sizeof *f->dzdh, TRL_MEM_MISC);
     f->scale = trl_alloc((size_t)f->plan->n_slots + 1, sizeof *f->scale, TRL_MEM_MISC);
     f->unit_scale = trl_alloc(OP_MAX_STATE * n_max, sizeof(trl_real), TRL_MEM_STATE);
-    f->units = trl_alloc(n_max, sizeof *f->units, TRL_MEM_STATE);
-    f->coef = trl_alloc(OP_MAX_STATE * n_max, sizeof *f->coef, TRL_MEM_STATE);
-    f->rest = trl_alloc(n_max, sizeof *f->rest, TRL_MEM_STATE);
-    if (!f->net || !f->trace || !f->dzdh || !f->scale || !f->unit_scale || !f->units || !f->coef ||
-        !f->rest)
+    f->w.units = trl_alloc(n_max, sizeof *f->w.units, TRL_MEM_STATE);
+    f->w.rest = trl_alloc(n_max, sizeof *f->w.rest, TRL_MEM_STATE);
+    f->w.g0 = trl_alloc(2 * n_max, sizeof *f->w.g0, TRL_MEM_STATE);
+    f->w.g1 = f->w.g0 ? f->w.g0 + n_max : NULL;
+    if (!f->net || !f->trace || !f->dzdh || !f->scale || !f->unit_scale || !f->w.units ||
+        !f->w.rest || !f->w.g0)
         return -1;
     for (size_t k = 0; k < OP_MAX_STATE * n_max; k++) f->unit_scale[k] = 1;
     for (int s = 0; s < f->plan->n_slots; s++) {

@@ -45,4 +45,13 @@ typedef float trl_real;
 #define TRL_HOT
 #endif
 
+/* TRL_INLINE marks the helpers of TRL_HOT functions: inlined always, so that
+ * each is compiled for the clone that calls it (a helper left out of line
+ * is baseline x86-64 code). */
+#if defined(__GNUC__)
+#define TRL_INLINE static inline __attribute__((always_inline))
+#else
+#define TRL_INLINE static inline
+#endif
+
 #endif
