@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "runtime/alloc.h"
+#include "runtime/events.h"
 
 static int max_out_delay(const struct graph *g, int node)
 {
@@ -116,7 +117,7 @@ static int alloc_events(struct net *net, int i)
         struct net_events *ev = &net->nodes[i].ev[k];
         ev->t = -1;
         if (!op->spiking && !op->is_input) continue;
-        ev->pos = trl_alloc(net->nodes[i].z_len, sizeof(int), TRL_MEM_STATE);
+        ev->pos = trl_alloc(net->nodes[i].z_len + EVENTS_SLACK, sizeof(int), TRL_MEM_STATE);
         ev->start = trl_alloc((size_t)net->B + 1, sizeof(int), TRL_MEM_STATE);
         if (!ev->pos || !ev->start) return -1;
     }
@@ -208,41 +209,23 @@ const trl_real *net_h(const struct net *net, int node, int t)
 }
 
 /* The nonzero outputs of node i at step t >= 0 (found on first use). */
-TRL_HOT static const struct net_events *node_events(struct net *net, int i, int t)
+static const struct net_events *node_events(struct net *net, int i, int t)
 {
     struct net_events *ev = &net->nodes[i].ev[t % 2];
     if (ev->t == t) return ev;
-    const int K = net->g->nodes[i].size;
-    const trl_real *z = net_z(net, i, t);
-    int count = 0;
-    for (int b = 0; b < net->B; b++) {
-        const trl_real *zb = z + (size_t)b * K;
-        ev->start[b] = count;
-        for (int k = 0; k < K; k++) {
-            ev->pos[count] = k;
-            count += zb[k] != 0;
-        }
-    }
-    ev->start[net->B] = count;
+    events_find(net_z(net, i, t), net->B, net->g->nodes[i].size, ev->start, ev->pos);
     ev->t = t;
     return ev;
 }
 
 /* out [B][N] += z [B][K] W^T from the transposed weights wt [K][N], one row
- * of wt per nonzero z, if at most a quarter of z is nonzero; returns false
- * (nothing done) otherwise, for a GEMM. */
-TRL_HOT static bool add_events(trl_real *out, const trl_real *z, const trl_real *wt, int B, int N,
-                               int K, const struct net_events *ev)
+ * of wt per nonzero z (runtime/events.h), if at most a quarter of z is
+ * nonzero; returns false (nothing done) otherwise, for a GEMM. */
+static bool add_events(trl_real *out, const trl_real *z, const trl_real *wt, int B, int N, int K,
+                       const struct net_events *ev)
 {
     if (4 * (size_t)ev->start[B] > (size_t)B * K) return false;
-    for (int b = 0; b < B; b++) {
-        const trl_real *zb = z + (size_t)b * K;
-        trl_real *ob = out + (size_t)b * N;
-        for (int e = ev->start[b]; e < ev->start[b + 1]; e++) {
-            const trl_real v = zb[ev->pos[e]], *w = wt + (size_t)ev->pos[e] * N;
-            for (int i = 0; i < N; i++) ob[i] += v * w[i];
-        }
-    }
+    events_add(out, z, wt, B, N, K, ev->start, ev->pos);
     return true;
 }
 
