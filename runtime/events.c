@@ -4,6 +4,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "runtime/parallel.h"
+
 #define BLOCK_VECTORS 8 /* outputs kept in registers: 8 vectors of 16 */
 
 /* The plain loops: every build, and the fallback on other processors. */
@@ -38,13 +40,6 @@ TRL_HOT static void add_plain(trl_real *out, const trl_real *z, const trl_real *
 #if !defined(TRELLIS_F64) && defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define EVENTS_KERNEL 1
-
-static bool have_avx512(void)
-{
-    static int known = -1;
-    if (known < 0) known = __builtin_cpu_supports("avx512f") ? 1 : 0;
-    return known;
-}
 
 static __mmask16 tail_mask(int n)
 {
@@ -141,7 +136,7 @@ __attribute__((target("avx512f"))) static void add_avx512(float *out, const floa
 int events_find(const trl_real *z, int B, int K, int *start, int *pos)
 {
 #ifdef EVENTS_KERNEL
-    if (have_avx512()) return find_avx512(z, B, K, start, pos);
+    if (trl_cpu_avx512()) return find_avx512(z, B, K, start, pos);
 #endif
     return find_plain(z, B, K, start, pos);
 }
@@ -150,7 +145,7 @@ void events_add(trl_real *out, const trl_real *z, const trl_real *wt, int B, int
                 const int *start, const int *pos)
 {
 #ifdef EVENTS_KERNEL
-    if (have_avx512()) {
+    if (trl_cpu_avx512()) {
         add_avx512(out, z, wt, B, N, K, start, pos);
         return;
     }

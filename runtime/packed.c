@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "runtime/alloc.h"
+#include "runtime/parallel.h"
 
 #define PANEL 48 /* columns of a panel: three 16-float vectors */
 #define TILE  8  /* rows of the register tile: 8 x 3 accumulators */
@@ -12,13 +13,6 @@
 #if !defined(TRELLIS_F64) && defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define PACKED_KERNEL 1
-
-static bool have_avx512(void)
-{
-    static int known = -1;
-    if (known < 0) known = __builtin_cpu_supports("avx512f") ? 1 : 0;
-    return known;
-}
 
 /* c [mr][cols] += a [mr][k] P for one panel P [k][16 nv] (cols <= 16 nv
  * of it are real). mr and nv are constants at every call site, so the
@@ -162,10 +156,6 @@ __attribute__((target("avx512f"))) static void packed_kernel(const struct packed
 }
 #else
 #define PACKED_KERNEL 0
-static bool have_avx512(void)
-{
-    return false;
-}
 #endif
 
 /* Above this many rows a BLAS GEMM, which packs W once per call, is as fast
@@ -174,7 +164,7 @@ static bool have_avx512(void)
 
 bool packed_available(void)
 {
-    return PACKED_KERNEL && have_avx512();
+    return PACKED_KERNEL && trl_cpu_avx512();
 }
 
 bool packed_pays(int m)

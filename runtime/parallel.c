@@ -29,6 +29,17 @@ size_t trl_cache_bytes(void)
     return l2 > 0 ? (size_t)l2 : (size_t)512 << 10;
 }
 
+bool trl_cpu_avx512(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    static int known = -1;
+    if (known < 0) known = __builtin_cpu_supports("avx512f") ? 1 : 0;
+    return known;
+#else
+    return false;
+#endif
+}
+
 int shard_count(int B)
 {
     int n = trl_threads();

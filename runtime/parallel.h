@@ -20,6 +20,10 @@ void trl_set_threads(int n);
 /* Bytes of one core's L2 cache (sysconf; 512 KiB if unknown). */
 size_t trl_cache_bytes(void);
 
+/* Does the processor have AVX-512F (the float32 kernels of packed.c and
+ * events.c)? Asked once. */
+bool trl_cpu_avx512(void);
+
 /* Shards of a batch: the number of shards for B samples (at most
  * trl_threads(), at most B), and shard k's first sample and count. */
 int shard_count(int B);
