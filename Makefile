@@ -19,7 +19,11 @@ CFLAGS_COMMON := -std=c11 -D_POSIX_C_SOURCE=200809L -ffp-contract=off $(WARN) -I
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDLIBS  := $(PKG_LIBS) -lm
 
-LIB_SRC  := $(sort $(wildcard graph/*.c ops/*.c runtime/*.c tasks/*.c))
+# The layers, bottom first: a file includes headers of its own folder and of
+# the folders before it only (make layers checks it).
+LIB_DIRS := core ops graph io kernels engines tasks train study
+LAYERS   := $(LIB_DIRS) api tools
+LIB_SRC  := $(sort $(wildcard $(addsuffix /*.c,$(LIB_DIRS))))
 CLI_SRC  := $(sort $(wildcard tools/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_LIB := $(sort $(wildcard tests/support/*.c))
@@ -75,6 +79,9 @@ lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --inline-suppr --std=c11 -I. -Iinclude $(LIB_SRC) $(CLI_SRC)
 
+layers:
+	@tests/check_layers.sh $(LAYERS)
+
 clean:
 	rm -rf build bin lib
 
@@ -83,5 +90,5 @@ clean:
 bench: bin/trellis
 	python3 bench/run_bench.py $(BENCH_ARGS)
 
-.PHONY: all check format lint clean bench
+.PHONY: all check format lint layers clean bench
 .SECONDARY:

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "graph/loader.h"
-#include "runtime/suggest.h"
+#include "core/suggest.h"
 
 #define FIELD_TEXT_MAX 512
 

@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "graph/loader.h"
-#include "runtime/alloc.h"
-#include "runtime/suggest.h"
+#include "core/alloc.h"
+#include "core/suggest.h"
 
 #define GRAPH_LIST_IDS_MAX 8 /* an unknown id lists the ids when there are at most this many */
 

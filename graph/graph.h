@@ -1,5 +1,5 @@
 /* graph.h - a validated network graph (SPEC section 1), with every name
- * resolved to an index. Strings stop here: runtime/ and ops/ see indices.
+ * resolved to an index. Strings stop here: the layers above see indices.
  *
  * Lifetime: graph_load* returns a graph owned by the caller; graph_free
  * releases it and everything it points to.
@@ -11,7 +11,7 @@
 #include <stddef.h>
 
 #include "ops/op.h"
-#include "runtime/error.h"
+#include "core/error.h"
 
 /* Limits beyond SPEC section 1 that keep hostile files from exhausting the
  * machine; each is checked with a clear error before anything is allocated. */

@@ -18,7 +18,7 @@
 #include <uthash.h>
 
 #include "graph/graph.h"
-#include "runtime/alloc.h"
+#include "core/alloc.h"
 
 #define GRAPH_PATH_MAX 256 /* = sizeof trl_error.path */
 

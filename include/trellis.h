@@ -11,7 +11,7 @@
  *
  * Ownership: *_new / *_load return objects the caller frees with the matching
  * *_free; functions that fail return -1 or NULL and fill a struct trl_errors
- * (runtime/error.h), which names the file and the place.
+ * (core/error.h), which names the file and the place.
  */
 #ifndef TRELLIS_H
 #define TRELLIS_H
@@ -19,12 +19,12 @@
 #define TRELLIS_VERSION "0.1.0"
 
 #include "graph/graph.h"     /* graph_load, graph_free: the validated graph */
-#include "runtime/alloc.h"   /* trl_alloc, trl_free, memory counts */
-#include "runtime/data.h"    /* data_load: a data file bound to a graph */
-#include "runtime/error.h"   /* struct trl_errors */
-#include "runtime/params.h"  /* params_new, params_init, params_load, params_save */
-#include "runtime/real.h"    /* trl_real */
-#include "runtime/run.h"     /* run_forward: outputs and loss */
-#include "runtime/summary.h" /* summary_print: what `validate` reports */
+#include "core/alloc.h"   /* trl_alloc, trl_free, memory counts */
+#include "io/data.h"    /* data_load: a data file bound to a graph */
+#include "core/error.h"   /* struct trl_errors */
+#include "io/params.h"  /* params_new, params_init, params_load, params_save */
+#include "core/real.h"    /* trl_real */
+#include "engines/run.h"     /* run_forward: outputs and loss */
+#include "study/summary.h" /* summary_print: what `validate` reports */
 
 #endif

@@ -2,7 +2,7 @@
 #ifndef TRELLIS_ACTIVATION_H
 #define TRELLIS_ACTIVATION_H
 
-#include "runtime/real.h"
+#include "core/real.h"
 
 enum activation { ACT_IDENTITY, ACT_TANH, ACT_SIGMOID, ACT_RELU, ACT_COUNT };
 

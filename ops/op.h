@@ -35,7 +35,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "runtime/real.h"
+#include "core/real.h"
 
 #define OP_MAX_STATE 2
 

@@ -8,7 +8,7 @@
 
 #include <math.h>
 
-#include "runtime/real.h"
+#include "core/real.h"
 
 static inline trl_real spike(trl_real u)
 {

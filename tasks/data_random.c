@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "runtime/alloc.h"
+#include "core/alloc.h"
 #include "tasks/task.h"
 
 #define TWO_PI      6.28318530717958647692

@@ -16,7 +16,7 @@
  *            the last 10%, rounded up, when T < 500), 0 before.
  *   no loss  inputs only.
  *
- * Streams (runtime/rng.h, the same bytes on every machine): sample b of input
+ * Streams (core/rng.h, the same bytes on every machine): sample b of input
  * node "id" draws from rng_seed_named(seed, "random/x/<id>/<b>") step by step,
  * unit by unit; its target from rng_seed_named(seed, "random/target/<b>")
  * (output by output: A, P, phi for each sine; or the class). So the first B
@@ -30,8 +30,8 @@
 #include <stdint.h>
 
 #include "graph/graph.h"
-#include "runtime/data.h"
-#include "runtime/error.h"
+#include "io/data.h"
+#include "core/error.h"
 
 #define DATA_RANDOM_RATE_HZ    20.0 /* default rate of spiking inputs */
 #define DATA_RANDOM_MASK_STEPS 50   /* cross_entropy: steps in the loss when T >= 500 */

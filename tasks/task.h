@@ -2,7 +2,7 @@
  *
  * Every task is one file in tasks/ that exports one `const struct task_kind`,
  * listed once in tasks/registry.c (as node kinds in ops/). A task generates
- * its data from a seed with the portable generator of runtime/rng.h, so the
+ * its data from a seed with the portable generator of core/rng.h, so the
  * same seed gives the same bytes on every machine, and comes with a ready
  * graph in models/<name>.json.
  *
@@ -29,10 +29,10 @@
 #include <stdint.h>
 
 #include "graph/graph.h"
-#include "runtime/data.h"
-#include "runtime/error.h"
-#include "runtime/real.h"
-#include "runtime/rng.h"
+#include "io/data.h"
+#include "core/error.h"
+#include "core/real.h"
+#include "core/rng.h"
 
 #define TASK_DT 1.0 /* ms: every task is defined on 1 ms steps */
 

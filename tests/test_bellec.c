@@ -40,8 +40,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/grad.h"
-#include "runtime/safetensors.h"
+#include "engines/grad.h"
+#include "io/safetensors.h"
 #include "tests/support/randgraph.h"
 #include "tests/support/testutil.h"
 

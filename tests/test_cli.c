@@ -20,8 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "runtime/rng.h"
-#include "runtime/safetensors.h"
+#include "core/rng.h"
+#include "io/safetensors.h"
 #include "tests/support/cli_run.h"
 #include "tests/support/st_build.h"
 #include "tests/support/testutil.h"

@@ -1,4 +1,4 @@
-/* test_compare.c - the study tools: runtime/compare.h, `trellis compare`,
+/* test_compare.c - the study tools: study/compare.h, `trellis compare`,
  * `trellis sweep`, `trellis dot`, tools/plot.py and the example models.
  *
  *   metrics: cosine, relative error, norm ratio and sign agreement (zeros
@@ -25,8 +25,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "runtime/compare.h"
-#include "runtime/grad.h"
+#include "study/compare.h"
+#include "engines/grad.h"
 #include "tests/support/cli_run.h"
 #include "tests/support/randgraph.h"
 #include "tests/support/st_build.h"

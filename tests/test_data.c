@@ -1,4 +1,4 @@
-/* test_data.c - streamed data sets (data_open, data_window_*: runtime/data.h)
+/* test_data.c - streamed data sets (data_open, data_window_*: io/data.h)
  * and the online gradient engines that read them a window at a time.
  *
  *   bits          streamed rtrl and eprop online gradients and losses equal
@@ -22,9 +22,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "runtime/grad.h"
-#include "runtime/parallel.h"
-#include "runtime/safetensors.h"
+#include "engines/grad.h"
+#include "kernels/parallel.h"
+#include "io/safetensors.h"
 #include "tests/support/cli_run.h"
 #include "tests/support/randgraph.h"
 #include "tests/support/st_build.h"

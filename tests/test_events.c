@@ -1,4 +1,4 @@
-/* test_events.c - event-driven products (runtime/events.h).
+/* test_events.c - event-driven products (kernels/events.h).
  *
  * events_find against the definition (the nonzero units of each sample, in
  * order; NaN counts as nonzero, -0 does not) and events_add against the
@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/alloc.h"
-#include "runtime/events.h"
-#include "runtime/rng.h"
+#include "core/alloc.h"
+#include "kernels/events.h"
+#include "core/rng.h"
 
 /* z [B][K] with about a fifth of the entries nonzero: 1 (a spike) or a
  * value in (-2, 2); sample 0 has none. */

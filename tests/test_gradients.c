@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/grad.h"
-#include "runtime/parallel.h"
-#include "runtime/trace_plan.h"
+#include "engines/grad.h"
+#include "kernels/parallel.h"
+#include "engines/trace_plan.h"
 #include "tests/support/randgraph.h"
 #include "tests/support/testutil.h"
 
@@ -317,7 +317,7 @@ START_TEST(online_memory_constant_in_T)
 }
 END_TEST
 
-/* The batch split over threads (runtime/parallel.h) gives the gradient of
+/* The batch split over threads (kernels/parallel.h) gives the gradient of
  * the whole batch: 1, 2 and 3 threads agree to rounding, for every engine,
  * with shards of unequal size. */
 START_TEST(threads_agree)

@@ -1,5 +1,5 @@
 /* test_graph.c - unit tests of the graph loader (graph/, SPEC sections 1-3)
- * and of runtime/suggest.c.
+ * and of core/suggest.c.
  *
  * Runs from the top folder, as `make check` runs it. Covers:
  *   - tests/invalid/<case>/: each graph.json is loaded with graph_load_string
@@ -25,8 +25,8 @@
 #include <unistd.h>
 
 #include "graph/graph.h"
-#include "runtime/alloc.h"
-#include "runtime/suggest.h"
+#include "core/alloc.h"
+#include "core/suggest.h"
 
 #define INVALID_DIR  "tests/invalid"
 #define FIXTURES_DIR "tests/fixtures"

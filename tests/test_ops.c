@@ -41,7 +41,7 @@
 #include "graph/graph.h"
 #include "ops/activation.h"
 #include "ops/op.h"
-#include "runtime/rng.h"
+#include "core/rng.h"
 
 #define ROWS 3 /* samples in a batch */
 #define SIZE 5 /* units */

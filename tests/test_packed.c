@@ -1,4 +1,4 @@
-/* test_packed.c - products with a pre-packed weight (runtime/packed.h).
+/* test_packed.c - products with a pre-packed weight (kernels/packed.h).
  *
  * packed_mul against a plain double-precision loop, for both products
  * (z W^T and delta W), on every remainder of the 8-row tile, the 64-row
@@ -14,9 +14,9 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "runtime/alloc.h"
-#include "runtime/packed.h"
-#include "runtime/rng.h"
+#include "core/alloc.h"
+#include "kernels/packed.h"
+#include "core/rng.h"
 
 static const double tol = sizeof(trl_real) == sizeof(float) ? 1e-5 : 1e-12;
 

@@ -1,4 +1,4 @@
-/* test_safetensors.c - unit tests of runtime/safetensors.c (SPEC section 4).
+/* test_safetensors.c - unit tests of io/safetensors.c (SPEC section 4).
  *
  * Built twice, with trl_real float and double. Covers:
  *   - round trips through st_write and st_open (values bit for bit, names,
@@ -31,7 +31,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "runtime/safetensors.h"
+#include "io/safetensors.h"
 #include "tests/support/st_build.h"
 
 #ifdef TRELLIS_F64

@@ -35,7 +35,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "runtime/safetensors.h"
+#include "io/safetensors.h"
 #include "tasks/task.h"
 #include "tests/support/testutil.h"
 

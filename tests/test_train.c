@@ -1,4 +1,4 @@
-/* test_train.c - training (runtime/train.h, optim.h, checkpoint.c):
+/* test_train.c - training (train/train.h, optim.h, checkpoint.c):
  *
  *   optimisers     Adam and SGD steps against values computed by hand;
  *                  clipping scales to the norm asked for
@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "runtime/train.h"
+#include "train/train.h"
 #include "tests/support/randgraph.h"
 #include "tests/support/testutil.h"
 

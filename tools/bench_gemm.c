@@ -15,10 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "runtime/alloc.h"
-#include "runtime/packed.h"
-#include "runtime/real.h"
-#include "runtime/rng.h"
+#include "core/alloc.h"
+#include "kernels/packed.h"
+#include "core/real.h"
+#include "core/rng.h"
 #include "tools/bench_proc.h"
 #include "tools/cli.h"
 

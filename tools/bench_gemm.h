@@ -8,7 +8,7 @@
  * Calls are repeated until a trial lasts the time budget; the best of three
  * trials counts. GFLOP/s = 2 M K N / seconds per call / 1e9. The peak is the
  * best of the square sizes 512, 1024 and 2048. Where the runtime multiplies
- * few rows by a pre-packed weight (runtime/packed.h), that product is timed
+ * few rows by a pre-packed weight (kernels/packed.h), that product is timed
  * too, on one thread.
  */
 #ifndef TRELLIS_BENCH_GEMM_H
@@ -26,7 +26,7 @@ struct gemm_result {
     struct gemm_shape shape;
     double seconds; /* per call, best trial */
     double gflops;
-    double packed_gflops; /* the same product by runtime/packed.h, or 0 where it is not used */
+    double packed_gflops; /* the same product by kernels/packed.h, or 0 where it is not used */
 };
 
 /* Times one shape; 0, or -1 if out of memory. */

@@ -14,9 +14,9 @@
  * memory (getrusage ru_maxrss, loading included); its resident memory once
  * everything is loaded and its peak during the calls (tools/bench_proc.h),
  * whose difference is what a call adds; the runtime's own peak bytes of
- * traces and of stored history during the calls (runtime/alloc.h); the loss;
+ * traces and of stored history during the calls (core/alloc.h); the loss;
  * the multiply-adds per step and sample that `validate` predicts for the
- * algorithm (runtime/summary.h) times B T; and the achieved GFLOP/s,
+ * algorithm (study/summary.h) times B T; and the achieved GFLOP/s,
  * 2 MACs / median seconds.
  */
 #include <jansson.h>
@@ -25,8 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/grad.h"
-#include "runtime/parallel.h"
+#include "engines/grad.h"
+#include "kernels/parallel.h"
 #include "tools/bench_gemm.h"
 #include "tools/bench_proc.h"
 #include "tools/cli.h"
@@ -202,7 +202,7 @@ static int job_time(const struct bench_job *j, const struct bench_args *a, struc
 }
 
 /* validate's multiply-adds per step and sample for the job's algorithm. */
-/* Trace and history bytes from validate's per-sample counts (runtime/summary.h)
+/* Trace and history bytes from validate's per-sample counts (study/summary.h)
  * times the samples the engine holds at once (grad_samples_held). */
 static void predicted_memory(const struct bench_job *j, const struct summary *s,
                              struct bench_result *r)
@@ -494,7 +494,7 @@ const struct command cmd_bench = {
             "                    one call); a warm-up call longer than S is the one\n"
             "                    measurement (default 0: no limit)\n"
             "  --threads N       threads over the batch (default: TRELLIS_THREADS, else the\n"
-            "                    processors; runtime/parallel.h)\n"
+            "                    processors; kernels/parallel.h)\n"
             "  --blas-threads N  BLAS threads per runtime thread (default:\n"
             "                    OPENBLAS_NUM_THREADS, else 1)\n"
             "  --json            one JSON object instead of text\n"

@@ -3,7 +3,7 @@
  * exact one (bptt) on the same graph, parameters and data, per tensor, per
  * node, per depth and for the whole network, with the time and trace memory
  * of each algorithm. The metrics and the depth are defined in
- * runtime/compare.h; tools/compare_cli.h says how undefined values print. */
+ * study/compare.h; tools/compare_cli.h says how undefined values print. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "runtime/grad.h"
+#include "engines/grad.h"
 #include "tools/cli.h"
 
 static int parse_algo(const char *s, enum grad_algo *algo)

@@ -37,7 +37,7 @@
  * (a_j / 3) sin(2 pi f_j t / T + phi_j), a_j ~ U(0.5, 1), f_j ~ U(0.5, 3),
  * phi_j ~ U(0, 2 pi).
  *
- * compare_new (runtime/compare.h) runs bptt and every algorithm of --algos;
+ * compare_new (study/compare.h) runs bptt and every algorithm of --algos;
  * the CSV has one row per (stack depth, seed, algorithm, node) for the
  * layers and the readout (the node's tensors concatenated) and one for the
  * whole network; the columns are listed in the help text below. */
@@ -51,7 +51,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "runtime/rng.h"
+#include "core/rng.h"
 #include "tasks/task.h"
 #include "tools/compare_cli.h"
 

@@ -1,13 +1,13 @@
 /* cmd_train.c - `trellis train`: train a graph on a built-in task or a data
  * file with bptt, rtrl or deep e-prop, with live progress, a log, evaluation
- * and checkpoints (runtime/train.h). */
+ * and checkpoints (train/train.h). */
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "runtime/train.h"
+#include "train/train.h"
 #include "tasks/task.h"
 #include "tools/cli.h"
 #include "tools/train_log.h"

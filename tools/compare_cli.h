@@ -1,6 +1,6 @@
 /* compare_cli.h - what `trellis compare` and `trellis sweep` share: the
  * --algos list and --engine option, and the formatting of the metrics of
- * runtime/compare.h (NaN, the undefined 0/0, prints as "-" in tables, null
+ * study/compare.h (NaN, the undefined 0/0, prints as "-" in tables, null
  * in JSON and NaN in CSV; +Inf as "inf", null and Inf). */
 #ifndef TRELLIS_COMPARE_CLI_H
 #define TRELLIS_COMPARE_CLI_H
@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "runtime/compare.h"
+#include "study/compare.h"
 #include "tools/cli.h"
 
 /* Parses "eprop,rtrl" (names bptt, rtrl, eprop; each at most once) and the

@@ -9,7 +9,7 @@
 
 #include <stdbool.h>
 
-#include "runtime/train.h"
+#include "train/train.h"
 
 struct train_log;
 

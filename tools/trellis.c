@@ -26,7 +26,7 @@ static void print_usage(FILE *f)
 }
 
 /* OpenBLAS threads: one unless OPENBLAS_NUM_THREADS says otherwise. The
- * runtime's own threads split the batch (runtime/parallel.h); the products of
+ * runtime's own threads split the batch (kernels/parallel.h); the products of
  * one step are small, and OpenBLAS threads on top of them cost more in
  * hand-offs than they save (bptt on the evidence task: 0.7 s per iteration
  * with two OpenBLAS threads, 0.3 s with one). */

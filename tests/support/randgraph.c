@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/rng.h"
+#include "core/rng.h"
 
 static const char *const kinds_all[] = {"dense", "leaky", "lif", "alif", "readout"};
 static const char *const kinds_smooth[] = {"dense", "leaky", "readout"};

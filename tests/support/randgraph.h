@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "runtime/data.h"
+#include "io/data.h"
 
 struct randgraph_opts {
     bool smooth;    /* only dense, leaky, readout with identity/tanh/sigmoid (finite differences) */

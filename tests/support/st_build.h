@@ -1,6 +1,6 @@
 /* st_build.h - raw safetensors bytes for tests.
  *
- * The writer in runtime/ only makes valid files; tests of the reader need
+ * The writer in io/ only makes valid files; tests of the reader need
  * files that are wrong in exactly one way: any header text, a header length
  * field that lies, any data. These helpers assemble such bytes and move them
  * to and from files. Memory comes from malloc: release it with free.

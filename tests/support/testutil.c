@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/safetensors.h"
+#include "io/safetensors.h"
 
 const char *const tu_fixture_names[6] = {"lif_eprop", "alif_adaptation", "deep_leaky3",
                                          "dag_skip",  "rnn_tanh",        "ce_masked"};

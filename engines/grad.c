@@ -1,0 +1,225 @@
+/* grad.c - see grad.h: picks the engine for an algorithm and splits the
+ * batch into chunks, one engine run each, spread over the threads
+ * (kernels/parallel.h, grad_chunk_size). */
+#include "engines/grad.h"
+
+#include <string.h>
+
+#include "core/alloc.h"
+#include "engines/net.h"
+#include "kernels/parallel.h"
+#include "engines/trace_plan.h"
+
+#define MAX_THREADS 64
+
+const char *const grad_algo_names[3] = {"bptt", "rtrl", "eprop"};
+
+bool grad_is_online(enum grad_algo algo, enum grad_engine engine)
+{
+    return algo == GRAD_RTRL || (algo == GRAD_EPROP && engine != GRAD_ENGINE_REVERSE);
+}
+
+/* One engine on one batch (or shard). */
+static int grad_engine(const struct graph *g, const trl_real *params, const struct data *d,
+                       enum grad_algo algo, enum grad_engine engine, const struct grad_hooks *hooks,
+                       trl_real *grad, double *loss, struct trl_errors *err)
+{
+    bool prune = algo == GRAD_EPROP;
+    if (grad_is_online(algo, engine))
+        return grad_forward(g, params, d, prune, hooks, grad, loss, err);
+    if (hooks && hooks->on_step) {
+        trl_errors_add(err, NULL, "online updates need --algo rtrl or eprop (online engine)");
+        return -1;
+    }
+    if (d->stream) { /* reverse accumulation reads every step at the end: data in memory */
+        trl_errors_add(err, NULL,
+                       "%s%s reads the data backwards in time: load it with data_load, not "
+                       "data_open",
+                       grad_algo_names[algo], algo == GRAD_EPROP ? " (reverse engine)" : "");
+        return -1;
+    }
+    return grad_reverse(g, params, d, prune, hooks, grad, loss, err);
+}
+
+int grad_chunk_size(const struct graph *g, enum grad_algo algo, enum grad_engine engine, int B)
+{
+    int threads = trl_threads() < B ? trl_threads() : B;
+    int even = (B + threads - 1) / threads; /* one chunk per thread */
+    if (!grad_is_online(algo, engine)) return even;
+    struct trace_plan *p = trace_plan_new(g, algo == GRAD_EPROP ? TRACE_EPROP : TRACE_RTRL);
+    if (!p) return even;
+    size_t per_sample = trace_plan_values(p, g) * sizeof(trl_real);
+    trace_plan_free(p);
+    size_t budget = trl_cache_bytes() / 2; /* half of one core's L2 */
+    int fit = per_sample ? (int)(budget / per_sample) : even;
+    return fit < 1 ? 1 : fit < even ? fit : even;
+}
+
+int grad_samples_held(const struct graph *g, enum grad_algo algo, enum grad_engine engine, int B)
+{
+    const int chunk = grad_chunk_size(g, algo, engine, B), n_chunks = (B + chunk - 1) / chunk;
+    const int running = trl_threads() < n_chunks ? trl_threads() : n_chunks;
+    return n_chunks <= 1 ? B : chunk * running;
+}
+
+/* Chunks of a batch, each run by its own engine; worker k takes chunks k,
+ * k + n, ... and adds their gradients into its own buffer, and the buffers
+ * are added in worker order. */
+struct chunks {
+    const struct graph *g;
+    const trl_real *params;
+    const struct data *d;
+    enum grad_algo algo;
+    enum grad_engine engine;
+    const struct grad_hooks *hooks;
+    int n_threads, n_chunks, chunk;
+    trl_real *grad[MAX_THREADS], *tmp[MAX_THREADS];
+    double loss[MAX_THREADS];
+    double *z_sum[MAX_THREADS];
+    double trace_rows[MAX_THREADS][2];
+    trl_real **x[MAX_THREADS];
+    struct trl_errors err[MAX_THREADS];
+    int rc[MAX_THREADS];
+};
+
+static void chunk_worker(void *ctx, int k)
+{
+    struct chunks *s = ctx;
+    const struct graph *g = s->g;
+    /* chunks k, k + n, k + 2n, ...: a fixed order of summation, so the same
+     * batch gives the same bits at every run */
+    for (int c = k; c < s->n_chunks && !s->rc[k]; c += s->n_threads) {
+        int first = c * s->chunk, count = s->d->B - first < s->chunk ? s->d->B - first : s->chunk;
+        struct data view;
+        data_view(g, s->d, first, count, s->x[k], &view);
+        struct grad_hooks h = {0};
+        if (s->hooks) {
+            h = *s->hooks;
+            h.z_sum = s->z_sum[k];
+            if (h.trace_rows) h.trace_rows = s->trace_rows[k];
+            if (h.loss_z) h.loss_z += (size_t)first * s->d->T * g->nodes[g->loss_node].size;
+        }
+        double loss = 0;
+        trl_real *out = c == k ? s->grad[k] : s->tmp[k]; /* the engine overwrites out */
+        s->rc[k] = grad_engine(g, s->params, &view, s->algo, s->engine, s->hooks ? &h : NULL, out,
+                               &loss, &s->err[k]);
+        s->loss[k] += loss;
+        if (c != k)
+            for (size_t i = 0; i < g->n_param_values; i++) s->grad[k][i] += out[i];
+    }
+}
+
+static void chunks_free(struct chunks *s)
+{
+    for (int k = 0; k < s->n_threads; k++) {
+        if (k > 0) trl_free(s->grad[k]);
+        trl_free(s->tmp[k]);
+        trl_free(s->z_sum[k]);
+        trl_free(s->x[k]);
+    }
+}
+
+static int chunks_alloc(struct chunks *s, trl_real *grad)
+{
+    const struct graph *g = s->g;
+    const size_t n = g->n_param_values + 1;
+    const bool several = s->n_chunks > s->n_threads; /* a worker adds a second chunk */
+    for (int k = 0; k < s->n_threads; k++) {
+        trl_errors_init(&s->err[k], "");
+        /* written whole by the worker's first chunk (chunk_worker) */
+        s->grad[k] = k ? trl_alloc_uninit(n, sizeof(trl_real), TRL_MEM_PARAMS) : grad;
+        s->tmp[k] = several ? trl_alloc_uninit(n, sizeof(trl_real), TRL_MEM_PARAMS) : NULL;
+        s->x[k] = trl_alloc((size_t)g->n_nodes, sizeof(trl_real *), TRL_MEM_MISC);
+        if (s->hooks && s->hooks->z_sum)
+            s->z_sum[k] = trl_alloc((size_t)g->n_nodes, sizeof(double), TRL_MEM_MISC);
+        if (!s->grad[k] || (several && !s->tmp[k]) || !s->x[k] ||
+            (s->hooks && s->hooks->z_sum && !s->z_sum[k]))
+            return -1;
+    }
+    return 0;
+}
+
+/* Adds the workers' results into the caller's gradient and outputs. */
+static int chunks_reduce(struct chunks *s, double *loss, struct trl_errors *err)
+{
+    const struct graph *g = s->g;
+    *loss = 0;
+    for (int k = 0; k < s->n_threads; k++) {
+        if (s->rc[k]) {
+            for (int e = 0; e < s->err[k].n; e++)
+                trl_errors_add(err, s->err[k].e[e].path, "%s", s->err[k].e[e].msg);
+            return -1;
+        }
+        *loss += s->loss[k];
+        if (k > 0)
+            for (size_t i = 0; i < g->n_param_values; i++) s->grad[0][i] += s->grad[k][i];
+        if (s->z_sum[k])
+            for (int i = 0; i < g->n_nodes; i++) s->hooks->z_sum[i] += s->z_sum[k][i];
+        if (s->hooks && s->hooks->trace_rows)
+            for (int i = 0; i < 2; i++) s->hooks->trace_rows[i] += s->trace_rows[k][i];
+    }
+    return 0;
+}
+
+int grad_compute_hooks(const struct graph *g, const trl_real *params, const struct data *d,
+                       enum grad_algo algo, enum grad_engine engine, const struct grad_hooks *hooks,
+                       trl_real *grad, double *loss, struct trl_errors *err)
+{
+    const int chunk = grad_chunk_size(g, algo, engine, d->B);
+    const int n_chunks = (d->B + chunk - 1) / chunk;
+    if (n_chunks <= 1 || (hooks && hooks->on_step)) /* online updates: every sample sees each */
+        return grad_engine(g, params, d, algo, engine, hooks, grad, loss, err);
+    struct chunks *s = trl_alloc(1, sizeof *s, TRL_MEM_MISC);
+    if (!s) {
+        trl_errors_add(err, NULL, "out of memory");
+        return -1;
+    }
+    int threads = trl_threads() < n_chunks ? trl_threads() : n_chunks;
+    *s = (struct chunks){.g = g,
+                         .params = params,
+                         .d = d,
+                         .algo = algo,
+                         .engine = engine,
+                         .hooks = hooks,
+                         .n_chunks = n_chunks,
+                         .chunk = chunk,
+                         .n_threads = threads < MAX_THREADS ? threads : MAX_THREADS};
+    int rc = -1;
+    if (chunks_alloc(s, grad)) {
+        trl_errors_add(err, NULL, "out of memory for %d threads", s->n_threads);
+    } else {
+        parallel_run(s->n_threads, chunk_worker, s);
+        rc = chunks_reduce(s, loss, err);
+    }
+    chunks_free(s);
+    trl_free(s);
+    return rc;
+}
+
+int grad_compute(const struct graph *g, const trl_real *params, const struct data *d,
+                 enum grad_algo algo, enum grad_engine engine, trl_real *grad, double *loss,
+                 struct trl_errors *err)
+{
+    return grad_compute_hooks(g, params, d, algo, engine, NULL, grad, loss, err);
+}
+
+void grad_observe_step(const struct net *net, const struct data *d, int t,
+                       const struct grad_hooks *hooks)
+{
+    if (!hooks) return;
+    const struct graph *g = net->g;
+    if (hooks->z_sum)
+        for (int i = 0; i < g->n_nodes; i++) {
+            const trl_real *z = net_z(net, i, t);
+            double s = 0;
+            for (size_t k = 0; k < (size_t)net->B * g->nodes[i].size; k++) s += z[k];
+            hooks->z_sum[i] += s;
+        }
+    if (hooks->loss_z && g->loss_node >= 0) {
+        const int K = g->nodes[g->loss_node].size;
+        const trl_real *z = net_z(net, g->loss_node, t);
+        for (int b = 0; b < net->B; b++)
+            memcpy(hooks->loss_z + ((size_t)b * d->T + t) * K, z + (size_t)b * K,
+                   (size_t)K * sizeof *z);
+    }
+}

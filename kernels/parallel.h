@@ -1,0 +1,43 @@
+/* parallel.h - threads over the batch.
+ *
+ * Samples of a batch are independent until their gradients are summed, so a
+ * computation over B samples splits into contiguous shards (one per thread;
+ * for the online gradient engines, cache-sized chunks dealt to the threads in
+ * a fixed order, engines/grad.c), each running the whole engine (its own
+ * network state, traces, history) on its samples; the results are added at
+ * the end in a fixed order. No lock or barrier inside the step loop. The number of threads is
+ * TRELLIS_THREADS, else the number of online processors; trl_set_threads overrides both.
+ */
+#ifndef TRELLIS_PARALLEL_H
+#define TRELLIS_PARALLEL_H
+
+#include "io/data.h"
+
+/* Threads the runtime uses (at least 1). */
+int trl_threads(void);
+void trl_set_threads(int n);
+
+/* Bytes of one core's L2 cache (sysconf; 512 KiB if unknown). */
+size_t trl_cache_bytes(void);
+
+/* Does the processor have AVX-512F (the float32 kernels of packed.c and
+ * events.c)? Asked once. */
+bool trl_cpu_avx512(void);
+
+/* Shards of a batch: the number of shards for B samples (at most
+ * trl_threads(), at most B), and shard k's first sample and count. */
+int shard_count(int B);
+void shard_range(int B, int n_shards, int k, int *first, int *count);
+
+/* A view of samples [first, first + count) of d, sharing its arrays (x
+ * must hold g->n_nodes pointers) or, when d is streamed, its file; the loss
+ * still averages over d->loss_B. */
+void data_view(const struct graph *g, const struct data *d, int first, int count, trl_real **x,
+               struct data *view);
+
+/* Runs fn(ctx, k) for k = 0 .. n-1, k > 0 on new threads, k = 0 on the
+ * caller's; returns 0, or -1 if a thread could not be started (then every
+ * k has been run on the caller's thread instead). */
+int parallel_run(int n, void (*fn)(void *ctx, int k), void *ctx);
+
+#endif

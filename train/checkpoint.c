@@ -1,0 +1,136 @@
+/* checkpoint.c - training checkpoints (train.h): every parameter, the
+ * optimiser's moments ("optim.m.NAME", "optim.v.NAME" per trainable tensor)
+ * and, in "__metadata__", the next iteration, the optimiser and its step
+ * count, and the precision. Written atomically by st_write, so the last good
+ * checkpoint survives any failure. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "io/safetensors.h"
+#include "train/train.h"
+
+#define KEY_MAX 300
+
+static const char *optim_name(enum optim_kind k)
+{
+    return k == OPTIM_ADAM ? "adam" : "sgd";
+}
+
+static void set_shape(struct st_out *t, const struct graph_param *q)
+{
+    t->ndim = q->edge < 0 ? 1 : 2;
+    t->shape[0] = q->rows;
+    t->shape[1] = q->cols;
+}
+
+int train_checkpoint_save(const struct graph *g, const trl_real *params, const struct optim *o,
+                          const struct train_config *cfg, long next_iter, const char *path,
+                          struct trl_errors *err)
+{
+    struct st_out *out = trl_alloc((size_t)g->n_params * 3 + 1, sizeof *out, TRL_MEM_MISC);
+    char(*names)[KEY_MAX] = trl_alloc((size_t)g->n_params * 2 + 1, KEY_MAX, TRL_MEM_MISC);
+    if (!out || !names) {
+        trl_free(out);
+        trl_free(names);
+        trl_errors_add(err, NULL, "out of memory writing a checkpoint");
+        return -1;
+    }
+    int n = 0, k = 0;
+    for (int p = 0; p < g->n_params; p++) {
+        const struct graph_param *q = &g->params[p];
+        out[n].name = q->name;
+        set_shape(&out[n], q);
+        out[n++].data = params + q->offset;
+        if (!q->trainable) continue;
+        for (int which = 0; which < 2; which++, k++) {
+            snprintf(names[k], KEY_MAX, "optim.%c.%s", which ? 'v' : 'm', q->name);
+            out[n].name = names[k];
+            set_shape(&out[n], q);
+            out[n++].data = (which ? o->v : o->m) + q->offset;
+        }
+    }
+    char iter[32], step[32], seed[32];
+    snprintf(iter, sizeof iter, "%ld", next_iter);
+    snprintf(step, sizeof step, "%ld", o->step);
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)cfg->seed);
+    const char *meta[] = {"trellis_checkpoint",
+                          "1",
+                          "next_iteration",
+                          iter,
+                          "optimizer",
+                          optim_name(o->kind),
+                          "optimizer_step",
+                          step,
+                          "precision",
+                          TRL_PRECISION,
+                          "seed",
+                          seed,
+                          "graph",
+                          g->name,
+                          NULL};
+    int rc = st_write(path, out, n, meta, err);
+    trl_free(out);
+    trl_free(names);
+    return rc;
+}
+
+/* Reads tensor `name` of q's shape into dst. */
+static void read_tensor(const struct st_file *f, const char *name, const struct graph_param *q,
+                        trl_real *dst, struct trl_errors *err)
+{
+    const struct st_tensor *t = st_find(f, name);
+    if (!t || t->count != q->count) {
+        trl_errors_add(err, name,
+                       "missing or of the wrong size in the checkpoint; was it "
+                       "written for this graph?");
+        return;
+    }
+    if (st_read_real(t, dst) >= 0) trl_errors_add(err, name, "holds a value that is not finite");
+}
+
+static int check_meta(const struct st_file *f, struct optim *o, long *next_iter,
+                      struct trl_errors *err)
+{
+    const char *mark = st_meta(f, "trellis_checkpoint"), *prec = st_meta(f, "precision");
+    const char *opt = st_meta(f, "optimizer"), *iter = st_meta(f, "next_iteration");
+    const char *step = st_meta(f, "optimizer_step");
+    if (!mark || !prec || !opt || !iter || !step) {
+        trl_errors_add(err, NULL,
+                       "not a trellis checkpoint (no trellis_checkpoint metadata); "
+                       "--resume takes a file written by train's checkpoints");
+        return -1;
+    }
+    if (strcmp(prec, TRL_PRECISION) != 0)
+        trl_errors_add(err, NULL, "checkpoint written by the %s build; resume it with %s", prec,
+                       strcmp(prec, "float64") == 0 ? "bin/trellis-f64" : "bin/trellis");
+    if (strcmp(opt, optim_name(o->kind)) != 0)
+        trl_errors_add(err, NULL, "checkpoint uses --optimizer %s; resume with the same", opt);
+    char *end;
+    *next_iter = strtol(iter, &end, 10);
+    if (*end || *next_iter < 0) trl_errors_add(err, NULL, "bad next_iteration \"%s\"", iter);
+    o->step = strtol(step, &end, 10);
+    return err->n_total ? -1 : 0;
+}
+
+int train_checkpoint_load(const struct graph *g, trl_real *params, struct optim *o, long *next_iter,
+                          const char *path, struct trl_errors *err)
+{
+    struct st_file *f = st_open(path, err);
+    if (!f) return -1;
+    if (check_meta(f, o, next_iter, err) == 0) {
+        char name[KEY_MAX];
+        for (int p = 0; p < g->n_params; p++) {
+            const struct graph_param *q = &g->params[p];
+            read_tensor(f, q->name, q, params + q->offset, err);
+            if (!q->trainable) continue;
+            snprintf(name, sizeof name, "optim.m.%s", q->name);
+            read_tensor(f, name, q, o->m + q->offset, err);
+            snprintf(name, sizeof name, "optim.v.%s", q->name);
+            read_tensor(f, name, q, o->v + q->offset, err);
+        }
+    }
+    st_close(f);
+    return err->n_total ? -1 : 0;
+}
