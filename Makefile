@@ -33,9 +33,9 @@ objs = $(patsubst %.c,build/$(1)/%.o,$(2))
 
 VARIANTS := f32 f64 san-f32 san-f64
 FLAGS_f32     := $(OPT)
-FLAGS_f64     := $(OPT) -DTRELLIS_F64
+FLAGS_f64     := $(OPT) -DTRL_F64
 FLAGS_san-f32 := -O1 -g $(SAN)
-FLAGS_san-f64 := -O1 -g $(SAN) -DTRELLIS_F64
+FLAGS_san-f64 := -O1 -g $(SAN) -DTRL_F64
 
 all: bin/trellis bin/trellis-f64 lib/libtrellis.a lib/libtrellis-f64.a
 

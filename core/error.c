@@ -12,11 +12,17 @@ void trl_errors_init(struct trl_errors *err, const char *file)
 void trl_errors_vadd(struct trl_errors *err, const char *path, const char *fmt, va_list ap)
 {
     err->n_total++;
+    if (err->kind == ERR_NONE) err->kind = ERR_INPUT;
     if (err->n >= TRL_MAX_ERRORS) return;
-    struct trl_error *e = &err->e[err->n++];
+    struct trl_error_entry *e = &err->e[err->n++];
     memset(e, 0, sizeof *e);
     snprintf(e->path, sizeof e->path, "%s", path ? path : "");
     vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+}
+
+void trl_errors_kind(struct trl_errors *err, enum err_kind kind)
+{
+    err->kind = kind;
 }
 
 void trl_errors_add(struct trl_errors *err, const char *path, const char *fmt, ...)
@@ -42,7 +48,7 @@ void trl_errors_add_at(struct trl_errors *err, int line, int col, const char *fm
 void trl_errors_print(const struct trl_errors *err, FILE *f)
 {
     for (int i = 0; i < err->n; i++) {
-        const struct trl_error *e = &err->e[i];
+        const struct trl_error_entry *e = &err->e[i];
         if (e->line > 0)
             fprintf(f, "%s:%d:%d: %s\n", err->file, e->line, e->col, e->msg);
         else if (e->path[0])

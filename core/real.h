@@ -1,7 +1,7 @@
 /* real.h - the one precision switch of trellis.
  *
  * trl_real is float (bin/trellis) or double (bin/trellis-f64, built with
- * -DTRELLIS_F64). Every array of the runtime is trl_real; constants stay double
+ * -DTRL_F64). Every array of the runtime is trl_real; constants stay double
  * until they meet an array. BLAS calls go through the macros below so that no
  * file forks on precision.
  */
@@ -13,7 +13,7 @@
  * input current I of SPEC section 2; trellis uses no complex numbers. */
 #undef I
 
-#ifdef TRELLIS_F64
+#ifdef TRL_F64
 typedef double trl_real;
 #define TRL_DTYPE     "F64"
 #define TRL_PRECISION "float64"

@@ -43,14 +43,14 @@ static int grad_engine(const struct graph *g, const trl_real *params, const stru
 
 int grad_chunk_size(const struct graph *g, enum grad_algo algo, enum grad_engine engine, int B)
 {
-    int threads = trl_threads() < B ? trl_threads() : B;
+    int threads = par_threads() < B ? par_threads() : B;
     int even = (B + threads - 1) / threads; /* one chunk per thread */
     if (!grad_is_online(algo, engine)) return even;
     struct trace_plan *p = trace_plan_new(g, algo == GRAD_EPROP ? TRACE_EPROP : TRACE_RTRL);
     if (!p) return even;
     size_t per_sample = trace_plan_values(p, g) * sizeof(trl_real);
     trace_plan_free(p);
-    size_t budget = trl_cache_bytes() / 2; /* half of one core's L2 */
+    size_t budget = par_cache_bytes() / 2; /* half of one core's L2 */
     int fit = per_sample ? (int)(budget / per_sample) : even;
     return fit < 1 ? 1 : fit < even ? fit : even;
 }
@@ -58,7 +58,7 @@ int grad_chunk_size(const struct graph *g, enum grad_algo algo, enum grad_engine
 int grad_samples_held(const struct graph *g, enum grad_algo algo, enum grad_engine engine, int B)
 {
     const int chunk = grad_chunk_size(g, algo, engine, B), n_chunks = (B + chunk - 1) / chunk;
-    const int running = trl_threads() < n_chunks ? trl_threads() : n_chunks;
+    const int running = par_threads() < n_chunks ? par_threads() : n_chunks;
     return n_chunks <= 1 ? B : chunk * running;
 }
 
@@ -174,7 +174,7 @@ int grad_compute_hooks(const struct graph *g, const trl_real *params, const stru
         trl_errors_add(err, NULL, "out of memory");
         return -1;
     }
-    int threads = trl_threads() < n_chunks ? trl_threads() : n_chunks;
+    int threads = par_threads() < n_chunks ? par_threads() : n_chunks;
     *s = (struct chunks){.g = g,
                          .params = params,
                          .d = d,

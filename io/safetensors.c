@@ -648,7 +648,7 @@ const char *st_meta(const struct st_file *f, const char *key)
  * explicitly rather than through an out-of-range conversion. */
 static trl_real st_to_real(double v)
 {
-#ifdef TRELLIS_F64
+#ifdef TRL_F64
     return v;
 #else
     const double overflow = 0x1.ffffffp127; /* FLT_MAX + half an ulp rounds to inf */

@@ -37,7 +37,7 @@ TRL_HOT static void add_plain(trl_real *out, const trl_real *z, const trl_real *
     }
 }
 
-#if !defined(TRELLIS_F64) && defined(__x86_64__) && defined(__GNUC__)
+#if !defined(TRL_F64) && defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define EVENTS_KERNEL 1
 
@@ -136,7 +136,7 @@ __attribute__((target("avx512f"))) static void add_avx512(float *out, const floa
 int events_find(const trl_real *z, int B, int K, int *start, int *pos)
 {
 #ifdef EVENTS_KERNEL
-    if (trl_cpu_avx512()) return find_avx512(z, B, K, start, pos);
+    if (cpu_avx512()) return find_avx512(z, B, K, start, pos);
 #endif
     return find_plain(z, B, K, start, pos);
 }
@@ -145,7 +145,7 @@ void events_add(trl_real *out, const trl_real *z, const trl_real *wt, int B, int
                 const int *start, const int *pos)
 {
 #ifdef EVENTS_KERNEL
-    if (trl_cpu_avx512()) {
+    if (cpu_avx512()) {
         add_avx512(out, z, wt, B, N, K, start, pos);
         return;
     }

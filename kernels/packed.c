@@ -10,7 +10,7 @@
 #define PANEL 48 /* columns of a panel: three 16-float vectors */
 #define TILE  8  /* rows of the register tile: 8 x 3 accumulators */
 
-#if !defined(TRELLIS_F64) && defined(__x86_64__) && defined(__GNUC__)
+#if !defined(TRL_F64) && defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define PACKED_KERNEL 1
 
@@ -164,7 +164,7 @@ __attribute__((target("avx512f"))) static void packed_kernel(const struct packed
 
 bool packed_available(void)
 {
-    return PACKED_KERNEL && trl_cpu_avx512();
+    return PACKED_KERNEL && cpu_avx512();
 }
 
 bool packed_pays(int m)

@@ -9,7 +9,7 @@
 
 static int threads_set;
 
-int trl_threads(void)
+int par_threads(void)
 {
     if (threads_set > 0) return threads_set;
     const char *env = getenv("TRELLIS_THREADS");
@@ -18,18 +18,18 @@ int trl_threads(void)
     return n > MAX_THREADS ? MAX_THREADS : (int)n;
 }
 
-void trl_set_threads(int n)
+void par_set_threads(int n)
 {
     threads_set = n < 1 ? 0 : n > MAX_THREADS ? MAX_THREADS : n;
 }
 
-size_t trl_cache_bytes(void)
+size_t par_cache_bytes(void)
 {
     long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
     return l2 > 0 ? (size_t)l2 : (size_t)512 << 10;
 }
 
-bool trl_cpu_avx512(void)
+bool cpu_avx512(void)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
     static int known = -1;
@@ -42,7 +42,7 @@ bool trl_cpu_avx512(void)
 
 int shard_count(int B)
 {
-    int n = trl_threads();
+    int n = par_threads();
     return n < B ? n : B > 0 ? B : 1;
 }
 

@@ -6,7 +6,7 @@
  * a fixed order, engines/grad.c), each running the whole engine (its own
  * network state, traces, history) on its samples; the results are added at
  * the end in a fixed order. No lock or barrier inside the step loop. The number of threads is
- * TRELLIS_THREADS, else the number of online processors; trl_set_threads overrides both.
+ * TRELLIS_THREADS, else the number of online processors; par_set_threads overrides both.
  */
 #ifndef TRELLIS_PARALLEL_H
 #define TRELLIS_PARALLEL_H
@@ -14,18 +14,18 @@
 #include "io/data.h"
 
 /* Threads the runtime uses (at least 1). */
-int trl_threads(void);
-void trl_set_threads(int n);
+int par_threads(void);
+void par_set_threads(int n);
 
 /* Bytes of one core's L2 cache (sysconf; 512 KiB if unknown). */
-size_t trl_cache_bytes(void);
+size_t par_cache_bytes(void);
 
 /* Does the processor have AVX-512F (the float32 kernels of packed.c and
  * events.c)? Asked once. */
-bool trl_cpu_avx512(void);
+bool cpu_avx512(void);
 
 /* Shards of a batch: the number of shards for B samples (at most
- * trl_threads(), at most B), and shard k's first sample and count. */
+ * par_threads(), at most B), and shard k's first sample and count. */
 int shard_count(int B);
 void shard_range(int B, int n_shards, int k, int *first, int *count);
 

@@ -6,7 +6,7 @@
 
 #include "ops/fastmath.h"
 
-#ifdef TRELLIS_F64
+#ifdef TRL_F64
 #define TANH(x)    tanh(x)
 #define SIGMOID(x) (1.0 / (1.0 + exp(-(x))))
 #else /* float32: vectorisable versions (ops/fastmath.h) */

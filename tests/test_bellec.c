@@ -45,7 +45,7 @@
 #include "tests/support/randgraph.h"
 #include "tests/support/testutil.h"
 
-#ifdef TRELLIS_F64
+#ifdef TRL_F64
 #define TOL_GRAD     1e-9
 #define TOL_LOSS     1e-12
 #define TOL_Y        1e-10 /* own readout against run_forward's */
@@ -414,7 +414,7 @@ START_TEST(lif_eprop_fixture)
     assert_nonzero(&n, closed);
     compare_engine(&n, closed, loss, GRAD_ENGINE_ONLINE);
     compare_engine(&n, closed, loss, GRAD_ENGINE_REVERSE);
-#ifdef TRELLIS_F64
+#ifdef TRL_F64
     /* the independent reference of the fixture; its loss too */
     int bad =
         tu_compare_grad_file(n.g, closed, loss, tu_fixture("lif_eprop", "grad_eprop.safetensors"),

@@ -107,7 +107,7 @@ static void compare_files(const char *got_path, const char *want_path, double to
     st_close(want);
 }
 
-#ifndef TRELLIS_F64
+#ifndef TRL_F64
 static bool is_spiking(const char *name)
 {
     return strcmp(name, "deep_leaky3") != 0 && strcmp(name, "rnn_tanh") != 0;
@@ -129,7 +129,7 @@ static void fixture_files(const char *name, struct fixture_files *f)
 START_TEST(fixture_run)
 {
     const char *name = tu_fixture_names[_i];
-#ifndef TRELLIS_F64
+#ifndef TRL_F64
     if (is_spiking(name)) return; /* spikes may flip within float32 rounding */
     const double tol = 1e-4, loss_tol = 1e-4;
 #else
@@ -150,7 +150,7 @@ START_TEST(fixture_grad)
 {
     static const char *const algos[] = {"bptt", "rtrl", "eprop"};
     const char *name = "dag_skip";
-#ifndef TRELLIS_F64
+#ifndef TRL_F64
     name = "deep_leaky3";
     const double tol = 2e-3, loss_tol = 1e-4;
 #else

@@ -32,7 +32,7 @@
 #include "tests/support/st_build.h"
 #include "tests/support/testutil.h"
 
-#ifdef TRELLIS_F64
+#ifdef TRL_F64
 #define TOL 1e-9
 #else
 #define TOL 2e-3

@@ -121,7 +121,7 @@ START_TEST(random_bits_chunks_and_threads)
     const char *path = write_random(g, (uint64_t)_i + 3, B, T, "random.st");
     struct data *d = must_load(g, path);
     for (int threads = 1; threads <= 3; threads++) {
-        trl_set_threads(threads);
+        par_set_threads(threads);
         /* several chunks when more than one thread: views with first > 0 */
         if (threads > 1) ck_assert_int_lt(grad_chunk_size(g, GRAD_EPROP, GRAD_ENGINE_ONLINE, B), B);
         static const int windows[3] = {7, 1, 0};
@@ -131,7 +131,7 @@ START_TEST(random_bits_chunks_and_threads)
             data_free(s);
         }
     }
-    trl_set_threads(0);
+    par_set_threads(0);
     data_free(d);
     trl_free(params);
     graph_free(g);
@@ -150,7 +150,7 @@ START_TEST(hooks_on_streamed_data)
     double z_sum[2][64] = {{0}};
     trl_real *loss_z[2], *grad = params_new(g);
     ck_assert_int_le(g->n_nodes, 64);
-    trl_set_threads(2);
+    par_set_threads(2);
     for (int k = 0; k < 2; k++) {
         loss_z[k] = trl_alloc((size_t)B * T * K, sizeof(trl_real), TRL_MEM_MISC);
         struct grad_hooks h = {.z_sum = z_sum[k], .loss_z = loss_z[k]};
@@ -161,7 +161,7 @@ START_TEST(hooks_on_streamed_data)
                                             &h, grad, &loss, &err),
                          0);
     }
-    trl_set_threads(0);
+    par_set_threads(0);
     ck_assert(memcmp(z_sum[0], z_sum[1], sizeof z_sum[0]) == 0);
     ck_assert(memcmp(loss_z[0], loss_z[1], (size_t)B * T * K * sizeof(trl_real)) == 0);
     trl_free(loss_z[0]);
@@ -207,7 +207,7 @@ START_TEST(memory_constant_in_T)
     struct graph *g = fixture_graph(_i ? "dag_skip" : "alif_adaptation", &params);
     const char *p50 = write_random(g, 5, 6, 50, "t50.st");
     const char *p500 = write_random(g, 5, 6, 500, "t500.st");
-    trl_set_threads(1); /* one engine at a time: peaks that do not depend on timing */
+    par_set_threads(1); /* one engine at a time: peaks that do not depend on timing */
     for (int a = 0; a < 2; a++) {
         struct data *s50 = must_open(g, p50, 0), *s500 = must_open(g, p500, 0);
         struct usage u50 = grad_usage(g, params, s50, algos[a]);
@@ -230,7 +230,7 @@ START_TEST(memory_constant_in_T)
     ck_assert_uint_gt(m500, 5 * m50);
     data_free(d50);
     data_free(d500);
-    trl_set_threads(0);
+    par_set_threads(0);
     trl_free(params);
     graph_free(g);
 }
@@ -332,7 +332,7 @@ START_TEST(changed_while_in_use)
     struct graph *g = fixture_graph("lif_eprop", &params);
     const int B = 4, T = 40;
     const char *path = write_random(g, 4, B, T, "shrinks.st");
-    trl_set_threads(2);
+    par_set_threads(2);
     /* truncated after it was opened: the windows past the cut cannot be read */
     struct data *s = must_open(g, path, 8);
     size_t n;
@@ -351,7 +351,7 @@ START_TEST(changed_while_in_use)
                      "not finite, but it was when the file was opened");
     data_free(s);
     free(bytes);
-    trl_set_threads(0);
+    par_set_threads(0);
     trl_free(params);
     graph_free(g);
 }

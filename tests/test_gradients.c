@@ -22,7 +22,7 @@
 #include "tests/support/randgraph.h"
 #include "tests/support/testutil.h"
 
-#ifdef TRELLIS_F64
+#ifdef TRL_F64
 #define TOL_FIXTURE 1e-6
 #define TOL_LOSS    1e-9
 #define TOL_AGREE   1e-9
@@ -60,7 +60,7 @@ static void fixture_free(struct fixture *fx)
     graph_free(fx->g);
 }
 
-#ifndef TRELLIS_F64
+#ifndef TRL_F64
 static bool spiking_fixture(const struct graph *g)
 {
     for (int i = 0; i < g->n_nodes; i++)
@@ -75,7 +75,7 @@ static void check_fixture(const char *name, enum grad_algo algo, enum grad_engin
 {
     struct fixture fx;
     fixture_load(&fx, name);
-#ifndef TRELLIS_F64
+#ifndef TRL_F64
     if (spiking_fixture(fx.g)) { /* a spike can flip within float32 rounding of the threshold */
         fixture_free(&fx);
         return;
@@ -194,7 +194,7 @@ START_TEST(random_no_delay_eprop_equals_bptt)
 }
 END_TEST
 
-#ifdef TRELLIS_F64
+#ifdef TRL_F64
 /* Event-driven trace rows (trace_plan.h) over sequences long enough that
  * rows rest for dozens of steps, their scales run low and are settled into
  * the rows, and a loss node's pending gradient terms gather: eprop online
@@ -293,7 +293,7 @@ static size_t trace_bytes(const struct graph *g, const trl_real *params, const s
 
 START_TEST(online_memory_constant_in_T)
 {
-    trl_set_threads(1); /* one engine, so the peak is every trace at once */
+    par_set_threads(1); /* one engine, so the peak is every trace at once */
     struct fixture fx;
     fixture_load(&fx, _i == 0 ? "alif_adaptation" : "dag_skip");
     const enum grad_algo algos[2] = {GRAD_RTRL, GRAD_EPROP};
@@ -313,7 +313,7 @@ START_TEST(online_memory_constant_in_T)
         data_free(d500);
     }
     fixture_free(&fx);
-    trl_set_threads(0);
+    par_set_threads(0);
 }
 END_TEST
 
@@ -336,17 +336,17 @@ START_TEST(threads_agree)
         trl_errors_init(&err, "threads");
         for (int a = 0; a < 4; a++) {
             double l1, ln;
-            trl_set_threads(1);
+            par_set_threads(1);
             ck_assert_int_eq(grad_compute(g, params, d, algos[a], engines[a], g1, &l1, &err), 0);
             for (int n = 2; n <= 3; n++) {
-                trl_set_threads(n);
+                par_set_threads(n);
                 ck_assert_int_eq(grad_compute(g, params, d, algos[a], engines[a], gn, &ln, &err),
                                  0);
                 ck_assert_int_eq(tu_compare_grads(g, gn, g1, TOL_AGREE, "threads"), 0);
                 ck_assert(fabs(ln - l1) <= 1e-6 * fabs(l1));
             }
         }
-        trl_set_threads(0);
+        par_set_threads(0);
         trl_free(params);
         trl_free(g1);
         trl_free(gn);
@@ -365,7 +365,7 @@ START_TEST(chunked_runs_are_reproducible)
     struct fixture fx;
     fixture_load(&fx, "alif_adaptation");
     struct data *d = randgraph_data(fx.g, 2, 7, 30);
-    trl_set_threads(2);
+    par_set_threads(2);
     ck_assert_int_lt(grad_chunk_size(fx.g, GRAD_RTRL, GRAD_ENGINE_DEFAULT, 7), 4);
     trl_real *g1 = params_new(fx.g), *g2 = params_new(fx.g);
     double l1, l2;
@@ -378,7 +378,7 @@ START_TEST(chunked_runs_are_reproducible)
             grad_compute(fx.g, fx.params, d, GRAD_RTRL, GRAD_ENGINE_DEFAULT, g2, &l2, &err), 0);
         ck_assert(memcmp(g1, g2, fx.g->n_param_values * sizeof *g1) == 0 && l1 == l2);
     }
-    trl_set_threads(0);
+    par_set_threads(0);
     trl_free(g1);
     trl_free(g2);
     data_free(d);
@@ -401,7 +401,7 @@ int main(void)
     tcase_add_loop_test(tr, random_rtrl_equals_bptt, 0, 3);
     tcase_add_loop_test(tr, random_eprop_engines_agree, 0, 3);
     tcase_add_loop_test(tr, random_no_delay_eprop_equals_bptt, 0, 2);
-#ifdef TRELLIS_F64
+#ifdef TRL_F64
     tcase_add_loop_test(tr, smooth_bptt_matches_finite_differences, 0, 2);
     tcase_add_loop_test(tr, event_driven_rows_agree, 0, 2);
 #endif

@@ -49,7 +49,7 @@
 #define NH   (ROWS * OP_MAX_STATE * SIZE)
 #define NJ   (ROWS * OP_MAX_STATE * OP_MAX_STATE * SIZE)
 
-#ifdef TRELLIS_F64
+#ifdef TRL_F64
 #define TOL_EQ        1e-12 /* forward and Jacobians against closed forms */
 #define FD_EPS        1e-5  /* central differences */
 #define TOL_FD        1e-8

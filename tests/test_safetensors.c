@@ -34,7 +34,7 @@
 #include "io/safetensors.h"
 #include "tests/support/st_build.h"
 
-#ifdef TRELLIS_F64
+#ifdef TRL_F64
 #define NATIVE ST_F64
 #else
 #define NATIVE ST_F32
@@ -103,7 +103,7 @@ static const char *errors_text(const struct trl_errors *err)
 static int has_error(const struct trl_errors *err, const char *path, const char *w1, const char *w2)
 {
     for (int i = 0; i < err->n; i++) {
-        const struct trl_error *e = &err->e[i];
+        const struct trl_error_entry *e = &err->e[i];
         if (path && strcmp(e->path, path)) continue;
         if (w1 && !strstr(e->msg, w1)) continue;
         if (w2 && !strstr(e->msg, w2)) continue;
@@ -392,7 +392,7 @@ END_TEST
 /* The writer's bytes, against a file written out by hand. */
 START_TEST(test_byte_layout)
 {
-#ifdef TRELLIS_F64
+#ifdef TRL_F64
     static const unsigned char want[] =
         "\x88\0\0\0\0\0\0\0"
         "{\"__metadata__\":{\"k\":\"v\"},"
@@ -506,7 +506,7 @@ START_TEST(test_non_finite)
     d[3] = 1e39;
     f = open_header_ok(h64, d, sizeof d);
     long bad = st_read_real(&f->tensors[0], v);
-#ifdef TRELLIS_F64
+#ifdef TRL_F64
     ck_assert_int_eq(bad, -1);
 #else
     ck_assert_int_eq(bad, 1);

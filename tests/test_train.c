@@ -21,7 +21,7 @@
 #include "tests/support/randgraph.h"
 #include "tests/support/testutil.h"
 
-#ifdef TRELLIS_F64
+#ifdef TRL_F64
 #define TOL 1e-12
 #else
 #define TOL 1e-5

@@ -6,7 +6,14 @@
 
 #include <stdbool.h>
 
-#include "trellis.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/real.h"
+#include "engines/run.h"
+#include "graph/graph.h"
+#include "io/data.h"
+#include "io/params.h"
+#include "study/summary.h"
 
 enum { EXIT_OK = 0, EXIT_INPUT = 1, EXIT_USAGE = 2 };
 

@@ -426,7 +426,7 @@ static int check_common(const struct bench_args *a)
     if (a->have_blas_threads && (a->blas_threads < 1 || a->blas_threads > BENCH_MAX_THREADS))
         return cli_usage_error(&cmd_bench, "--blas-threads must be 1 to %d (got %d)",
                                BENCH_MAX_THREADS, a->blas_threads);
-    if (a->have_threads) trl_set_threads(a->threads);
+    if (a->have_threads) par_set_threads(a->threads);
     if (a->have_blas_threads) openblas_set_num_threads(a->blas_threads);
     return EXIT_OK;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "tools/cli.h"
+#include "trellis.h"
 
 static const struct command *const commands[] = {
     &cmd_validate, &cmd_init,    &cmd_run,   &cmd_grad, &cmd_data,
@@ -17,7 +18,7 @@ static void print_usage(FILE *f)
     fprintf(f,
             "trellis %s (%s): recurrent networks as JSON graphs, trained with BPTT, RTRL or "
             "deep e-prop\n\nusage: trellis COMMAND [ARGS]\n\ncommands:\n",
-            TRELLIS_VERSION, TRL_PRECISION);
+            TRL_VERSION_STRING, TRL_PRECISION);
     for (int i = 0; i < n_commands; i++)
         fprintf(f, "  %-9s %s\n", commands[i]->name, commands[i]->summary);
     fprintf(f, "\ntrellis COMMAND --help shows a command's options and an example.\n"
@@ -59,7 +60,7 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     if (strcmp(argv[1], "--version") == 0) {
-        printf("trellis %s (%s)\n", TRELLIS_VERSION, TRL_PRECISION);
+        printf("trellis %s (%s)\n", TRL_VERSION_STRING, TRL_PRECISION);
         return EXIT_OK;
     }
     for (int i = 0; i < n_commands; i++)
