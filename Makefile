@@ -1,7 +1,10 @@
 # trellis - build the library, the two command-line binaries and the tests.
 #
-#   make            bin/trellis (float32), bin/trellis-f64 (float64),
-#                   lib/libtrellis.a, lib/libtrellis-f64.a
+#   make            bin/trellis (float32), bin/trellis-f64 (float64), and the
+#                   library: lib/libtrellis.so.0, lib/libtrellis.a (float32),
+#                   lib/libtrellis-f64.so.0, lib/libtrellis-f64.a (float64)
+#   make install    PREFIX=/usr/local (and DESTDIR): header, libraries,
+#                   pkg-config files, binaries
 #   make check      unit and command-line tests, double and single precision,
 #                   built with AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      benchmarks (optimised build; see bench/README.md)
@@ -17,12 +20,18 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wvla -Wstrict-prototypes
 CFLAGS_COMMON := -std=c11 -D_POSIX_C_SOURCE=200809L -ffp-contract=off $(WARN) -I. -Iinclude \
                  $(PKG_CFLAGS) -MMD -MP
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-LDLIBS  := $(PKG_LIBS) -lm
+LDLIBS  := $(PKG_LIBS) -lm -lpthread
+# Library objects: position-independent (they go into the shared library as
+# well), every symbol hidden but the public API's (TRL_API in trellis.h).
+LIB_CFLAGS := -fPIC -fvisibility=hidden -DTRL_BUILDING_LIBRARY
+
+VERSION := $(shell sed -n 's/^\#define TRL_VERSION_STRING "\(.*\)"/\1/p' include/trellis.h)
+SOMAJOR := $(shell sed -n 's/^\#define TRL_VERSION_MAJOR *\([0-9]*\)/\1/p' include/trellis.h)
 
 # The layers, bottom first: a file includes headers of its own folder and of
 # the folders before it only (make layers checks it).
-LIB_DIRS := core ops graph io kernels engines tasks train study
-LAYERS   := $(LIB_DIRS) api tools
+LIB_DIRS := core ops graph io kernels engines tasks train study api
+LAYERS   := $(LIB_DIRS) tools
 LIB_SRC  := $(sort $(wildcard $(addsuffix /*.c,$(LIB_DIRS))))
 CLI_SRC  := $(sort $(wildcard tools/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
@@ -37,37 +46,90 @@ FLAGS_f64     := $(OPT) -DTRL_F64
 FLAGS_san-f32 := -O1 -g $(SAN)
 FLAGS_san-f64 := -O1 -g $(SAN) -DTRL_F64
 
-all: bin/trellis bin/trellis-f64 lib/libtrellis.a lib/libtrellis-f64.a
+LIBS := lib/libtrellis.so.$(SOMAJOR) lib/libtrellis.a lib/libtrellis-f64.so.$(SOMAJOR) \
+        lib/libtrellis-f64.a
+all: bin/trellis bin/trellis-f64 $(LIBS) lib/libtrellis.so lib/libtrellis-f64.so
 
+# Per variant:
+#   libtrellis-internal.a  every object as it is: the unit tests reach inside
+#   libtrellis.a           one object whose only global symbols are the public
+#                          API's (a relocatable link, every other symbol made
+#                          local: -fvisibility=hidden misses target_clones'),
+#                          so that a program linking it sees nothing else
+#   libtrellis.so.N        the shared library, exporting the public API only
+#   trellis                the command-line tool, a client of libtrellis.a
+#                          (static: it runs from the build tree and after
+#                          install without a loader path, and it calls the
+#                          library without the indirection of the PLT)
 define variant
 build/$(1)/%.o: %.c
 	@mkdir -p $$(@D)
-	$$(CC) $$(CFLAGS_COMMON) $$(FLAGS_$(1)) $$(CFLAGS) -c $$< -o $$@
-build/$(1)/libtrellis.a: $$(call objs,$(1),$$(LIB_SRC))
+	$$(CC) $$(CFLAGS_COMMON) $$(FLAGS_$(1)) $$(if $$(filter $$(LIB_DIRS),$$(firstword $$(subst /, ,$$<))),$$(LIB_CFLAGS)) $$(CFLAGS) -c $$< -o $$@
+build/$(1)/libtrellis-internal.a: $$(call objs,$(1),$$(LIB_SRC))
 	@rm -f $$@
 	ar rcs $$@ $$^
-build/$(1)/trellis: $$(call objs,$(1),$$(CLI_SRC)) build/$(1)/libtrellis.a
+build/$(1)/libtrellis.o: $$(call objs,$(1),$$(LIB_SRC))
+	$$(LD) -r -o $$@.tmp $$^
+	objcopy --wildcard --keep-global-symbol='trl_*' $$@.tmp $$@ && rm -f $$@.tmp
+build/$(1)/libtrellis.a: build/$(1)/libtrellis.o
+	@rm -f $$@
+	ar rcs $$@ $$^
+build/$(1)/libtrellis.so: $$(call objs,$(1),$$(LIB_SRC)) api/exports.map
+	$$(CC) $$(FLAGS_$(1)) $$(LDFLAGS) -shared -Wl,-soname,$$(SONAME_$(1)) -Wl,--no-undefined \
+	  -Wl,--version-script=api/exports.map -o $$@ $$(filter %.o,$$^) $$(LDLIBS)
+build/$(1)/trellis: $$(call objs,$(1),$$(CLI_SRC)) build/$(1)/libtrellis-internal.a
 	$$(CC) $$(FLAGS_$(1)) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
-build/$(1)/tests/%: build/$(1)/tests/%.o $$(call objs,$(1),$$(TEST_LIB)) build/$(1)/libtrellis.a
+build/$(1)/tests/%: build/$(1)/tests/%.o $$(call objs,$(1),$$(TEST_LIB)) build/$(1)/libtrellis-internal.a
 	$$(CC) $$(FLAGS_$(1)) $$(LDFLAGS) -o $$@ $$^ $$(CHECK_LIBS) $$(LDLIBS)
 -include $$(shell find build/$(1) -name '*.d' 2>/dev/null)
 endef
+SONAME_f32 := libtrellis.so.$(SOMAJOR)
+SONAME_f64 := libtrellis-f64.so.$(SOMAJOR)
 $(foreach v,$(VARIANTS),$(eval $(call variant,$(v))))
 
+# $(call publish,FROM,TO): copy atomically
+publish = @mkdir -p $(dir $(2)) && cp $(1) $(2).tmp && mv -f $(2).tmp $(2)
 bin/trellis: build/f32/trellis
-	@mkdir -p bin && cp $< $@.tmp && mv -f $@.tmp $@
+	$(call publish,$<,$@)
 bin/trellis-f64: build/f64/trellis
-	@mkdir -p bin && cp $< $@.tmp && mv -f $@.tmp $@
+	$(call publish,$<,$@)
 lib/libtrellis.a: build/f32/libtrellis.a
-	@mkdir -p lib && cp $< $@.tmp && mv -f $@.tmp $@
+	$(call publish,$<,$@)
 lib/libtrellis-f64.a: build/f64/libtrellis.a
-	@mkdir -p lib && cp $< $@.tmp && mv -f $@.tmp $@
+	$(call publish,$<,$@)
+lib/libtrellis.so.$(SOMAJOR): build/f32/libtrellis.so
+	$(call publish,$<,$@)
+lib/libtrellis-f64.so.$(SOMAJOR): build/f64/libtrellis.so
+	$(call publish,$<,$@)
+lib/%.so: lib/%.so.$(SOMAJOR)
+	ln -sf $(notdir $<) $@
+
+# make install PREFIX=DIR [DESTDIR=STAGING]
+PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
+DEST    := $(DESTDIR)$(PREFIX)
+DESTLIB := $(DESTDIR)$(LIBDIR)
+# $(call pc,NAME,LIB,CFLAGS): a pkg-config file
+pc = printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$${prefix}/include' '' \
+       'Name: $(1)' 'Description: recurrent networks as JSON graphs, trained with BPTT, RTRL or deep e-prop ($(4))' \
+       'Version: $(VERSION)' 'Requires.private: $(DEPS)' 'Cflags: -I$${includedir}$(3)' \
+       'Libs: -L$${libdir} -l$(2)' 'Libs.private: -lm -lpthread'
+install: all
+	install -d $(DEST)/include $(DEST)/bin $(DESTLIB)/pkgconfig
+	install -m 644 include/trellis.h $(DEST)/include/trellis.h
+	install -m 755 bin/trellis bin/trellis-f64 $(DEST)/bin/
+	install -m 644 lib/libtrellis.a lib/libtrellis-f64.a $(DESTLIB)/
+	install -m 755 lib/libtrellis.so.$(SOMAJOR) lib/libtrellis-f64.so.$(SOMAJOR) $(DESTLIB)/
+	ln -sf libtrellis.so.$(SOMAJOR) $(DESTLIB)/libtrellis.so
+	ln -sf libtrellis-f64.so.$(SOMAJOR) $(DESTLIB)/libtrellis-f64.so
+	$(call pc,trellis,trellis,,float32) > $(DESTLIB)/pkgconfig/trellis.pc
+	$(call pc,trellis-f64,trellis-f64, -DTRL_F64,float64) > $(DESTLIB)/pkgconfig/trellis-f64.pc
 
 TESTS_f64 := $(patsubst tests/%.c,build/san-f64/tests/%,$(TEST_SRC))
 TESTS_f32 := $(patsubst tests/%.c,build/san-f32/tests/%,$(TEST_SRC))
 
 # Every test binary runs from the top folder; TRELLIS_BIN names the CLI under test.
-check: lint $(TESTS_f64) $(TESTS_f32) build/san-f64/trellis build/san-f32/trellis all
+check: lint layers $(TESTS_f64) $(TESTS_f32) build/san-f64/trellis build/san-f32/trellis all
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  tests/run_tests.sh build/san-f64 $(TESTS_f64) -- build/san-f32 $(TESTS_f32)
 
@@ -90,5 +152,6 @@ clean:
 bench: bin/trellis
 	python3 bench/run_bench.py $(BENCH_ARGS)
 
-.PHONY: all check format lint layers clean bench
+.PHONY: all install check format lint layers clean bench
 .SECONDARY:
+.DELETE_ON_ERROR:

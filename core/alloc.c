@@ -63,7 +63,16 @@ const struct trl_mem_stats *trl_mem_stats(void)
     return &stats;
 }
 
+void trl_mem_stats_copy(struct trl_mem_stats *out)
+{
+    pthread_mutex_lock(&stats_lock);
+    *out = stats;
+    pthread_mutex_unlock(&stats_lock);
+}
+
 void trl_mem_reset_peak(void)
 {
+    pthread_mutex_lock(&stats_lock);
     for (int k = 0; k < TRL_MEM_KINDS; k++) stats.peak[k] = stats.current[k];
+    pthread_mutex_unlock(&stats_lock);
 }

@@ -38,8 +38,10 @@ struct trl_mem_stats {
     size_t peak[TRL_MEM_KINDS];    /* largest value of current */
     uint64_t n_alloc;              /* number of trl_alloc calls that succeeded */
 };
-/* Process-wide counters (the runtime is single-threaded where it allocates). */
+/* Process-wide counters, kept under a lock (threads allocate at once). */
 const struct trl_mem_stats *trl_mem_stats(void);
+/* A consistent copy of them. */
+void trl_mem_stats_copy(struct trl_mem_stats *out);
 void trl_mem_reset_peak(void);
 
 /* a * b and a * b * c for sizes; return SIZE_MAX on overflow. */

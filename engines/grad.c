@@ -28,7 +28,9 @@ static int grad_engine(const struct graph *g, const trl_real *params, const stru
     if (grad_is_online(algo, engine))
         return grad_forward(g, params, d, prune, hooks, grad, loss, err);
     if (hooks && hooks->on_step) {
-        trl_errors_add(err, NULL, "online updates need --algo rtrl or eprop (online engine)");
+        trl_errors_add(err, NULL,
+                       "updates after every step need an online gradient: rtrl, or eprop with the "
+                       "online engine");
         return -1;
     }
     if (d->stream) { /* reverse accumulation reads every step at the end: data in memory */
@@ -78,7 +80,7 @@ struct chunks {
     double *z_sum[MAX_THREADS];
     double trace_rows[MAX_THREADS][2];
     trl_real **x[MAX_THREADS];
-    struct trl_errors err[MAX_THREADS];
+    struct trl_errors *err; /* per thread (n_threads of them) */
     int rc[MAX_THREADS];
 };
 
@@ -117,6 +119,7 @@ static void chunks_free(struct chunks *s)
         trl_free(s->z_sum[k]);
         trl_free(s->x[k]);
     }
+    trl_free(s->err);
 }
 
 static int chunks_alloc(struct chunks *s, trl_real *grad)
@@ -124,6 +127,8 @@ static int chunks_alloc(struct chunks *s, trl_real *grad)
     const struct graph *g = s->g;
     const size_t n = g->n_param_values + 1;
     const bool several = s->n_chunks > s->n_threads; /* a worker adds a second chunk */
+    s->err = trl_alloc_uninit((size_t)s->n_threads, sizeof *s->err, TRL_MEM_MISC);
+    if (!s->err) return -1;
     for (int k = 0; k < s->n_threads; k++) {
         trl_errors_init(&s->err[k], "");
         /* written whole by the worker's first chunk (chunk_worker) */
@@ -148,6 +153,7 @@ static int chunks_reduce(struct chunks *s, double *loss, struct trl_errors *err)
         if (s->rc[k]) {
             for (int e = 0; e < s->err[k].n; e++)
                 trl_errors_add(err, s->err[k].e[e].path, "%s", s->err[k].e[e].msg);
+            trl_errors_kind(err, s->err[k].kind);
             return -1;
         }
         *loss += s->loss[k];

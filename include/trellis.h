@@ -506,7 +506,7 @@ typedef struct trl_train_config {
 } trl_train_config;
 #define TRL_TRAIN_CONFIG_INIT                                                                      \
     {                                                                                              \
-        TRL_GRAD_OPTS_INIT, 0, TRL_OPTIM_ADAM, 3e-3, 0.9, 0, 200, 32, 1, 10, 0, 25, 0, NULL        \
+        TRL_GRAD_OPTS_INIT, 0, TRL_OPTIM_ADAM, 3e-3, 0.9, 0, 200, 32, 0, 10, 0, 25, 0, NULL        \
     }
 
 /* What the callback receives after every iteration. */

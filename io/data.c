@@ -41,6 +41,10 @@ static size_t step_values(const struct st_tensor *t)
 
 static void free_arrays(struct data *d)
 {
+    if (d->borrowed) {
+        trl_free(d->x);
+        return;
+    }
     if (d->x)
         for (int i = 0; i < d->n_nodes; i++) trl_free(d->x[i]);
     trl_free(d->x);
@@ -94,6 +98,49 @@ struct data *data_new(const struct graph *g, int B, int T)
 fail:
     data_free(d);
     return NULL;
+}
+
+/* The index of the first value of v[n] that is not finite, or -1 (NULL: none). */
+static long first_nonfinite(const trl_real *v, size_t n)
+{
+    return v ? st_first_nonfinite(v, n) : -1;
+}
+
+struct data *data_wrap(const struct graph *g, int B, int T, trl_real *const *x, trl_real *target,
+                       trl_real *mask, struct trl_errors *err)
+{
+    struct data *d = data_alloc(g);
+    if (!d) {
+        trl_errors_add(err, NULL, "out of memory");
+        trl_errors_kind(err, ERR_MEMORY);
+        return NULL;
+    }
+    *d = (struct data){
+        .B = B, .T = T, .loss_B = B, .span = T, .x = d->x, .n_nodes = g->n_nodes, .borrowed = true};
+    const size_t BT = (size_t)B * (size_t)T;
+    for (int i = 0; i < g->n_nodes; i++) {
+        if (!g->nodes[i].op->is_input) continue;
+        d->x[i] = x[i];
+        long bad = first_nonfinite(x[i], BT * (size_t)g->nodes[i].size);
+        if (bad >= 0)
+            trl_errors_add(err, g->nodes[i].id, "value %ld is not finite; data must be finite",
+                           bad);
+    }
+    if (g->loss_node >= 0) {
+        d->target = target;
+        d->mask = mask;
+        long bad = first_nonfinite(target, BT * (size_t)g->nodes[g->loss_node].size);
+        if (bad >= 0)
+            trl_errors_add(err, "target", "value %ld is not finite; data must be finite", bad);
+        bad = first_nonfinite(mask, BT);
+        if (bad >= 0)
+            trl_errors_add(err, "mask", "value %ld is not finite; data must be finite", bad);
+    }
+    if (err->n_total) {
+        data_free(d);
+        return NULL;
+    }
+    return d;
 }
 
 /* Checks t against the expected rank and last dimension and against B and T

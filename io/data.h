@@ -34,6 +34,7 @@ struct data {
     struct data_stream *stream;
     int first;        /* streamed: the file's sample that is this set's sample 0 */
     int window_steps; /* streamed: steps per window; 0 for as many as fit DATA_WINDOW_BYTES */
+    bool borrowed;    /* x, target and mask are the caller's (data_wrap): not freed */
 };
 
 /* Bytes of one streamed window's arrays when window_steps is 0: small, and
@@ -67,7 +68,14 @@ void data_window_free(struct data *w);
 /* An empty data set of B x T for a graph, for generators: input tensors and,
  * if the graph has a loss, target and mask (all ones), zeroed. */
 struct data *data_new(const struct graph *g, int B, int T);
-/* Frees a data set from data_load, data_open, data_new or data_subset. */
+/* A data set of B x T over the caller's arrays, without copying them: x per
+ * node index (an array [B, T, size] for every input node), target
+ * [B, T, K] and mask [B, T] or NULL. The arrays stay the caller's (data_free
+ * leaves them) and must outlive the set. Checks that every value is finite.
+ * NULL with the problem in err (paths are the tensors' names). */
+struct data *data_wrap(const struct graph *g, int B, int T, trl_real *const *x, trl_real *target,
+                       trl_real *mask, struct trl_errors *err);
+/* Frees a data set from data_load, data_open, data_new, data_wrap or data_subset. */
 void data_free(struct data *d);
 /* B samples of d for training iteration iter: the first B of a shuffle
  * seeded by (seed, iter), or all of d in order when B <= 0 or B >= d->B. */

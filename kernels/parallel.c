@@ -7,10 +7,12 @@
 
 #define MAX_THREADS 256
 
-static int threads_set;
+static _Atomic int threads_set;             /* the process default, 0: none */
+static _Thread_local int threads_this_call; /* a call's own, 0: none */
 
 int par_threads(void)
 {
+    if (threads_this_call > 0) return threads_this_call;
     if (threads_set > 0) return threads_set;
     const char *env = getenv("TRELLIS_THREADS");
     long n = env ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
@@ -21,6 +23,13 @@ int par_threads(void)
 void par_set_threads(int n)
 {
     threads_set = n < 1 ? 0 : n > MAX_THREADS ? MAX_THREADS : n;
+}
+
+int par_call_threads(int n)
+{
+    int before = threads_this_call;
+    threads_this_call = n < 1 ? 0 : n > MAX_THREADS ? MAX_THREADS : n;
+    return before;
 }
 
 size_t par_cache_bytes(void)

@@ -5,17 +5,23 @@
  * for the online gradient engines, cache-sized chunks dealt to the threads in
  * a fixed order, engines/grad.c), each running the whole engine (its own
  * network state, traces, history) on its samples; the results are added at
- * the end in a fixed order. No lock or barrier inside the step loop. The number of threads is
- * TRELLIS_THREADS, else the number of online processors; par_set_threads overrides both.
+ * the end in a fixed order. No lock or barrier inside the step loop.
  */
 #ifndef TRELLIS_PARALLEL_H
 #define TRELLIS_PARALLEL_H
 
 #include "io/data.h"
 
-/* Threads the runtime uses (at least 1). */
+/* Threads the runtime uses (at least 1): the calling thread's own count
+ * (par_call_threads), else the process default (par_set_threads), else
+ * TRELLIS_THREADS, else the online processors. */
 int par_threads(void);
+/* The process default; n < 1 clears it. Atomic. */
 void par_set_threads(int n);
+/* The count for the calls this thread makes from now on (n < 1: none, the
+ * default applies); returns the one it replaces. Thread-local, so that calls
+ * on different threads may use different counts. */
+int par_call_threads(int n);
 
 /* Bytes of one core's L2 cache (sysconf; 512 KiB if unknown). */
 size_t par_cache_bytes(void);

@@ -44,7 +44,7 @@ static int mark_one(const struct graph *g, const char *id, size_t len, bool *spi
     char name[GRAPH_MAX_ID_LEN + 2], inputs[512];
     list_inputs(g, inputs, sizeof inputs);
     if (len == 0 || len > GRAPH_MAX_ID_LEN) {
-        trl_errors_add(err, NULL, "--spiking needs input node ids separated by commas (%s)",
+        trl_errors_add(err, NULL, "the spiking inputs are input node ids separated by commas (%s)",
                        inputs);
         return -1;
     }
@@ -52,8 +52,9 @@ static int mark_one(const struct graph *g, const char *id, size_t len, bool *spi
     name[len] = 0;
     int i = graph_find_node(g, name);
     if (i < 0 || !g->nodes[i].op->is_input) {
-        trl_errors_add(err, NULL, "--spiking: \"%s\" is not an input node; expected one of: %s",
-                       name, inputs);
+        trl_errors_add(err, NULL,
+                       "spiking inputs: \"%s\" is not an input node; expected one of: %s", name,
+                       inputs);
         return -1;
     }
     spiking[i] = true;

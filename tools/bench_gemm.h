@@ -16,21 +16,9 @@
 
 #include <stdbool.h>
 
+#include "kernels/gemm_time.h"
+
 #define BENCH_GEMM_MAX_SHAPES 32
-
-struct gemm_shape {
-    int m, k, n;
-};
-
-struct gemm_result {
-    struct gemm_shape shape;
-    double seconds; /* per call, best trial */
-    double gflops;
-    double packed_gflops; /* the same product by kernels/packed.h, or 0 where it is not used */
-};
-
-/* Times one shape; 0, or -1 if out of memory. */
-int gemm_time(struct gemm_shape s, double budget, struct gemm_result *r);
 
 /* Parses "32x128x128,512x1024x1024" into at most BENCH_GEMM_MAX_SHAPES
  * shapes (each side 1 to 65536); the count, or -1 if malformed. */

@@ -99,14 +99,15 @@ static int check_meta(const struct st_file *f, struct optim *o, long *next_iter,
     if (!mark || !prec || !opt || !iter || !step) {
         trl_errors_add(err, NULL,
                        "not a trellis checkpoint (no trellis_checkpoint metadata); "
-                       "--resume takes a file written by train's checkpoints");
+                       "resuming takes a checkpoint that training wrote");
         return -1;
     }
     if (strcmp(prec, TRL_PRECISION) != 0)
-        trl_errors_add(err, NULL, "checkpoint written by the %s build; resume it with %s", prec,
-                       strcmp(prec, "float64") == 0 ? "bin/trellis-f64" : "bin/trellis");
+        trl_errors_add(err, NULL, "checkpoint written by the %s build; resume it with the %s build",
+                       prec, prec);
     if (strcmp(opt, optim_name(o->kind)) != 0)
-        trl_errors_add(err, NULL, "checkpoint uses --optimizer %s; resume with the same", opt);
+        trl_errors_add(err, NULL,
+                       "checkpoint uses the %s optimizer; resume with the same optimizer", opt);
     char *end;
     *next_iter = strtol(iter, &end, 10);
     if (*end || *next_iter < 0) trl_errors_add(err, NULL, "bad next_iteration \"%s\"", iter);

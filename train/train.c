@@ -238,15 +238,17 @@ static int train_iteration(struct train_state *s, const struct data *d, struct t
     int bad = s->online_bad ? s->bad_param : first_non_finite(g, s->grad);
     if (!isfinite(m->loss) || bad >= 0) {
         if (bad >= 0)
-            trl_errors_add(err, NULL,
-                           "iteration %ld: the gradient of %s is not finite; stopped before "
-                           "updating the parameters (try a smaller --lr, or --clip)",
-                           m->iter + 1, g->params[bad].name);
+            trl_errors_add(
+                err, NULL,
+                "iteration %ld: the gradient of %s is not finite; stopped before "
+                "updating the parameters (try a smaller learning rate, or gradient clipping)",
+                m->iter + 1, g->params[bad].name);
         else
             trl_errors_add(err, NULL,
                            "iteration %ld: the loss is not finite; stopped before updating the "
-                           "parameters (try a smaller --lr, or --clip)",
+                           "parameters (try a smaller learning rate, or gradient clipping)",
                            m->iter + 1);
+        trl_errors_kind(err, ERR_NUMERIC);
         return -1;
     }
     fill_metrics(s, d, m);

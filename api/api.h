@@ -1,0 +1,82 @@
+/* api.h - what the handles of the public API (include/trellis.h) hold, and
+ * the helpers every api/ file shares. Nothing here is exported: the public
+ * functions are the TRL_API ones of trellis.h.
+ *
+ * A public call maps its arguments onto the layers below (graph/, io/,
+ * engines/, train/, study/) and their errors (struct trl_errors, whose kinds
+ * are the public status codes) onto a trl_status and the caller's trl_error.
+ */
+#ifndef TRELLIS_API_H
+#define TRELLIS_API_H
+
+#include <stdbool.h>
+
+#include "core/error.h"
+#include "core/real.h"
+#include "engines/grad.h"
+#include "graph/graph.h"
+#include "io/data.h"
+#include "trellis.h"
+
+struct trl_error {
+    struct trl_errors e;
+    char *text; /* trl_error_message's, made when asked for */
+};
+
+struct trl_graph {
+    struct graph *g;
+};
+
+struct trl_params {
+    const struct graph *g;
+    trl_real *values; /* g->n_param_values, laid out as graph->params */
+};
+
+struct trl_data {
+    const struct graph *g;
+    struct data *d;
+};
+
+struct trl_result {
+    int n;
+    trl_tensor *tensors;
+    trl_real *block;  /* the values the tensors point into, owned */
+    trl_real **owned; /* further arrays owned (run's outputs), n_owned of them */
+    int n_owned;
+    bool has_loss;
+    double loss;
+    trl_grad_stats stats;
+};
+
+/* The errors a call records into: the caller's object (cleared), or
+ * scratch when the caller passed none. file names what they are about. */
+struct trl_errors *api_errors(trl_error *err, struct trl_errors *scratch, const char *file);
+/* The status of what e holds (TRL_OK when it holds nothing). */
+trl_status api_status(const struct trl_errors *e);
+/* Records a failure of a kind, and returns its status. */
+trl_status api_fail(struct trl_errors *e, enum err_kind kind, const char *path, const char *fmt,
+                    ...) __attribute__((format(printf, 4, 5)));
+/* After a call below that failed: its status, recording "out of memory"
+ * when it said nothing (allocation failures without an error of their own). */
+trl_status api_failed(struct trl_errors *e);
+/* TRL_ERR_ARGUMENT unless every pointer named is not NULL. */
+#define API_NEED(e, cond, what)                                                                    \
+    do {                                                                                           \
+        if (!(cond)) return api_fail((e), ERR_ARGUMENT, NULL, "%s must not be NULL", (what));      \
+    } while (0)
+
+/* The internal kinds of the public algorithm options. */
+enum grad_algo api_algo(trl_algo a);
+enum grad_engine api_engine(trl_engine e);
+
+/* trl_grad_check into e. */
+trl_status api_grad_check(const trl_grad_opts *o, struct trl_errors *e);
+
+/* Sets OpenBLAS to one thread once, unless OPENBLAS_NUM_THREADS says
+ * otherwise (trellis.h, thread safety). */
+void api_blas_once(void);
+
+/* A result of n tensors, zeroed, or NULL. */
+struct trl_result *api_result_new(int n);
+
+#endif
