@@ -40,6 +40,8 @@ TEST_LIB := $(sort $(wildcard tests/support/*.c))
 # $(call objs,VARIANT,SOURCES)
 objs = $(patsubst %.c,build/$(1)/%.o,$(2))
 
+# make V=1 prints every command in full.
+Q := $(if $(V),,@)
 VARIANTS := f32 f64 san-f32 san-f64
 FLAGS_f32     := $(OPT)
 FLAGS_f64     := $(OPT) -DTRL_F64
@@ -64,7 +66,8 @@ all: bin/trellis bin/trellis-f64 $(LIBS) lib/libtrellis.so lib/libtrellis-f64.so
 define variant
 build/$(1)/%.o: %.c
 	@mkdir -p $$(@D)
-	$$(CC) $$(CFLAGS_COMMON) $$(FLAGS_$(1)) $$(if $$(filter $$(LIB_DIRS),$$(firstword $$(subst /, ,$$<))),$$(LIB_CFLAGS)) $$(CFLAGS) -c $$< -o $$@
+	@$$(if $$(V),,echo "  CC [$(1)] $$<";)
+	$$(Q)$$(CC) $$(CFLAGS_COMMON) $$(FLAGS_$(1)) $$(if $$(filter $$(LIB_DIRS),$$(firstword $$(subst /, ,$$<))),$$(LIB_CFLAGS)) $$(CFLAGS) -c $$< -o $$@
 build/$(1)/libtrellis-internal.a: $$(call objs,$(1),$$(LIB_SRC))
 	@rm -f $$@
 	ar rcs $$@ $$^

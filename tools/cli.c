@@ -34,6 +34,35 @@ struct graph *cli_load_graph(const char *path)
     return g;
 }
 
+int cli_fail(const trl_error *err)
+{
+    fprintf(stderr, "%s\n", trl_error_message(err));
+    return trl_error_status(err) == TRL_ERR_ARGUMENT ? EXIT_USAGE : EXIT_INPUT;
+}
+
+trl_graph *cli_graph(const char *path, trl_error *err)
+{
+    trl_graph *g = NULL;
+    if (trl_graph_load(path, &g, err) != TRL_OK) cli_fail(err);
+    return g;
+}
+
+int cli_grad_opts(const struct command *cmd, const char *algo, const char *engine,
+                  trl_grad_opts *o)
+{
+    *o = (trl_grad_opts)TRL_GRAD_OPTS_INIT;
+    if (!algo) return cli_usage_error(cmd, "--algo bptt|rtrl|eprop is required");
+    if (trl_algo_parse(algo, &o->algo, NULL) != TRL_OK)
+        return cli_usage_error(cmd, "--algo must be bptt, rtrl or eprop (got \"%s\")", algo);
+    if (!engine) return 0;
+    if (trl_engine_parse(engine, &o->engine, NULL) != TRL_OK)
+        return cli_usage_error(cmd, "--engine must be online or reverse (got \"%s\")", engine);
+    if (o->algo != TRL_ALGO_EPROP)
+        return cli_usage_error(cmd, "--engine applies to --algo eprop only (%s has one engine)",
+                               algo);
+    return 0;
+}
+
 static int parse_value(const struct command *cmd, const struct opt *o, const char *arg)
 {
     char *end = NULL;

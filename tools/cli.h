@@ -14,6 +14,7 @@
 #include "io/data.h"
 #include "io/params.h"
 #include "study/summary.h"
+#include "trellis.h"
 
 enum { EXIT_OK = 0, EXIT_INPUT = 1, EXIT_USAGE = 2 };
 
@@ -48,6 +49,19 @@ int cli_usage_error(const struct command *cmd, const char *fmt, ...)
 int cli_input_error(const struct trl_errors *err);
 /* Loads the graph or prints why not. */
 struct graph *cli_load_graph(const char *path);
+
+/* ---- on the public API (trellis.h) ---- */
+
+/* Prints err's message to stderr and returns the exit status of its status
+ * (SPEC section 7): EXIT_USAGE for TRL_ERR_ARGUMENT, EXIT_INPUT otherwise. */
+int cli_fail(const trl_error *err);
+/* Loads the graph, or prints why not (NULL). err is the caller's. */
+trl_graph *cli_graph(const char *path, trl_error *err);
+/* --algo and --engine (either may be NULL: --algo is then required) into
+ * o: a usage error that names the options when they are wrong or do not go
+ * together. 0 or EXIT_USAGE (printed). */
+int cli_grad_opts(const struct command *cmd, const char *algo, const char *engine,
+                  trl_grad_opts *o);
 
 extern const struct command cmd_validate, cmd_init, cmd_run, cmd_grad, cmd_data, cmd_train,
     cmd_compare, cmd_sweep, cmd_dot, cmd_bench;
