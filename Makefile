@@ -135,6 +135,7 @@ TESTS_f32 := $(patsubst tests/%.c,build/san-f32/tests/%,$(TEST_SRC))
 check: lint layers $(TESTS_f64) $(TESTS_f32) build/san-f64/trellis build/san-f32/trellis all
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  tests/run_tests.sh build/san-f64 $(TESTS_f64) -- build/san-f32 $(TESTS_f32)
+	@tests/check_library.sh
 
 format:
 	clang-format -i $(LIB_SRC) $(CLI_SRC) $(TEST_SRC) $(TEST_LIB) $(wildcard */*.h include/*.h tests/support/*.h)

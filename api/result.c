@@ -65,6 +65,63 @@ TRL_API int trl_result_loss(const trl_result *r, double *loss)
     return r && r->has_loss;
 }
 
+TRL_API trl_status trl_result_load(const char *path, trl_result **out, trl_error *err)
+{
+    struct trl_errors scratch, *e = api_errors(err, &scratch, path);
+    API_NEED(e, out && path, "out and the path");
+    *out = NULL;
+    struct st_file *f = st_open(path, e);
+    if (!f) return api_failed(e);
+    size_t total = 0;
+    int n = 0, bad = 0;
+    for (int i = 0; i < f->n; i++) {
+        const struct st_tensor *t = &f->tensors[i];
+        if (t->ndim > 3) {
+            api_fail(e, ERR_INPUT, t->name, "has %d dimensions; trellis tensors have at most 3",
+                     t->ndim);
+            bad = 1;
+        }
+        if (strcmp(t->name, "loss") == 0 && t->ndim == 0) continue;
+        total += t->count;
+        n++;
+    }
+    /* names live after the values, in the same block */
+    size_t names = 0;
+    for (int i = 0; i < f->n; i++) names += strlen(f->tensors[i].name) + 1;
+    trl_result *r = bad ? NULL : api_result_new(n);
+    if (r)
+        r->block =
+            trl_alloc(total + 1 + names / sizeof(trl_real) + 1, sizeof(trl_real), TRL_MEM_MISC);
+    if (!bad && (!r || !r->block)) api_fail(e, ERR_MEMORY, NULL, "out of memory");
+    if (e->n_total) {
+        trl_result_free(r);
+        st_close(f);
+        return api_status(e);
+    }
+    char *name_at = (char *)(r->block + total + 1);
+    size_t at = 0;
+    n = 0;
+    for (int i = 0; i < f->n; i++) {
+        const struct st_tensor *t = &f->tensors[i];
+        trl_real loss;
+        if (strcmp(t->name, "loss") == 0 && t->ndim == 0) {
+            st_read_real(t, &loss);
+            r->has_loss = true;
+            r->loss = loss;
+            continue;
+        }
+        trl_tensor *x = &r->tensors[n++];
+        *x = (trl_tensor){.name = strcpy(name_at, t->name), .ndim = t->ndim, .data = r->block + at};
+        name_at += strlen(t->name) + 1;
+        for (int k = 0; k < t->ndim; k++) x->shape[k] = t->shape[k];
+        st_read_real(t, x->data); /* values as stored, finite or not */
+        at += t->count;
+    }
+    st_close(f);
+    *out = r;
+    return TRL_OK;
+}
+
 TRL_API trl_status trl_result_save(const trl_result *r, const char *path, trl_error *err)
 {
     struct trl_errors scratch, *e = api_errors(err, &scratch, path);

@@ -408,6 +408,10 @@ TRL_API trl_status trl_result_find(const trl_result *r, const char *name, trl_te
  * a target). */
 #define trl_result_loss TRL_NAME(trl_result_loss)
 TRL_API int trl_result_loss(const trl_result *r, double *loss);
+/* Reads a safetensors file (F32 or F64, converted to trl_real): its tensors
+ * in the order of the file, a scalar "loss" as the loss. */
+#define trl_result_load TRL_NAME(trl_result_load)
+TRL_API trl_status trl_result_load(const char *path, trl_result **out, trl_error *err);
 /* Writes every tensor and "loss" (when there is one), atomically. */
 #define trl_result_save TRL_NAME(trl_result_save)
 TRL_API trl_status trl_result_save(const trl_result *r, const char *path, trl_error *err);

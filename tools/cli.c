@@ -47,8 +47,7 @@ trl_graph *cli_graph(const char *path, trl_error *err)
     return g;
 }
 
-int cli_grad_opts(const struct command *cmd, const char *algo, const char *engine,
-                  trl_grad_opts *o)
+int cli_grad_opts(const struct command *cmd, const char *algo, const char *engine, trl_grad_opts *o)
 {
     *o = (trl_grad_opts)TRL_GRAD_OPTS_INIT;
     if (!algo) return cli_usage_error(cmd, "--algo bptt|rtrl|eprop is required");

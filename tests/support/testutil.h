@@ -7,7 +7,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "trellis.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/real.h"
+#include "engines/run.h"
+#include "graph/graph.h"
+#include "io/data.h"
+#include "io/params.h"
+#include "study/summary.h"
 
 /* A graph from JSON text; prints the errors and returns NULL if invalid. */
 struct graph *tu_graph(const char *json);
