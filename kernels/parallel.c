@@ -32,8 +32,16 @@ int par_call_threads(int n)
     return before;
 }
 
+static _Atomic size_t cache_set; /* par_set_cache_bytes, 0: none */
+
+void par_set_cache_bytes(size_t n)
+{
+    cache_set = n;
+}
+
 size_t par_cache_bytes(void)
 {
+    if (cache_set) return cache_set;
     long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
     return l2 > 0 ? (size_t)l2 : (size_t)512 << 10;
 }

@@ -23,8 +23,11 @@ void par_set_threads(int n);
  * on different threads may use different counts. */
 int par_call_threads(int n);
 
-/* Bytes of one core's L2 cache (sysconf; 512 KiB if unknown). */
+/* Bytes of one core's L2 cache (sysconf; 512 KiB if unknown), or what
+ * par_set_cache_bytes said (0: back to the machine's; tests use it so that
+ * chunk sizes do not depend on the host). */
 size_t par_cache_bytes(void);
+void par_set_cache_bytes(size_t n);
 
 /* Does the processor have AVX-512F (the float32 kernels of packed.c and
  * events.c)? Asked once. */
