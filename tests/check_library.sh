@@ -26,17 +26,22 @@ make --no-print-directory -s install PREFIX=/opt/trellis DESTDIR="$(pwd)/$out/st
 grep -q '^prefix=/opt/trellis$' "$out/stage/opt/trellis/lib/pkgconfig/trellis.pc" ||
     fail "trellis.pc under DESTDIR does not name the final prefix"
 
+# the example is the README's, as it stands there
+awk '/^## The library/ {lib = 1} lib && /^```c$/ {on = 1; next} on && /^```$/ {exit} on' README.md \
+    >"$out/example.c"
+grep -q 'trl_grad(' "$out/example.c" || fail "no C example in the README's library section"
+
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 for pc in trellis trellis-f64; do
     # shellcheck disable=SC2046
-    cc -std=c11 -Wall -Wextra -pedantic -Werror tests/api/example.c -o "$out/example-$pc" \
+    cc -std=c11 -Wall -Wextra -pedantic -Werror "$out/example.c" -o "$out/example-$pc" \
         $(pkg-config --cflags --libs $pc) -lm || fail "the example does not build with $pc"
     LD_LIBRARY_PATH="$prefix/lib" "$out/example-$pc" models/lsnn.json >"$out/example-$pc.txt" ||
         fail "the example built with $pc failed"
     grep -q 'e-prop gradient norm' "$out/example-$pc.txt" || fail "the example printed no norm"
     # the static library too: nothing to find at run time
     # shellcheck disable=SC2046
-    cc -std=c11 tests/api/example.c -o "$out/example-static-$pc" $(pkg-config --cflags $pc) \
+    cc -std=c11 "$out/example.c" -o "$out/example-static-$pc" $(pkg-config --cflags $pc) \
         "$prefix/lib/lib$pc.a" $(pkg-config --libs --static $pc | sed "s/-l$pc//") -lm ||
         fail "the example does not link $pc statically"
     "$out/example-static-$pc" models/lsnn.json >/dev/null || fail "the static $pc example failed"
@@ -63,7 +68,7 @@ grep -q '^trl_grad_f32$' "$out/f32.names" && grep -q '^trl_grad_f64$' "$out/f64.
     fail "the precision suffixes are missing"
 others=$(nm -g --defined-only lib/libtrellis.a | awk 'NF == 3 {print $3}' | grep -v '^trl_')
 [ -z "$others" ] || fail "libtrellis.a defines global names without trl_: $others"
-if cc -std=c11 tests/api/example.c -Iinclude -Llib -ltrellis-f64 -lm -o "$out/mixed" 2>/dev/null; then
+if cc -std=c11 "$out/example.c" -Iinclude -Llib -ltrellis-f64 -lm -o "$out/mixed" 2>/dev/null; then
     fail "a float32 program linked against libtrellis-f64"
 fi
 echo "library: only trl_ names exported ($(wc -l <"$out/f32.names") per precision), f32 and f64 disjoint"
