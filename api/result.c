@@ -323,6 +323,26 @@ trl_status api_grad_check(const trl_grad_opts *o, struct trl_errors *e)
     if (o->threads < 0)
         return api_fail(e, ERR_ARGUMENT, NULL, "threads must be >= 0 (0: the default), got %d",
                         o->threads);
+    if (o->order < 0)
+        return api_fail(e, ERR_ARGUMENT, NULL, "the order must be >= 1 (got %d)", o->order);
+    if (o->order > 1 && o->algo != TRL_ALGO_EPROP)
+        return api_fail(e, ERR_ARGUMENT, NULL,
+                        "the order applies to eprop only: %s is exact, it keeps every path",
+                        algo_names[o->algo]);
+    if ((unsigned)o->feedback > TRL_FEEDBACK_ADAPTIVE)
+        return api_fail(e, ERR_ARGUMENT, NULL, "unknown feedback mode %d", (int)o->feedback);
+    if (o->feedback == TRL_FEEDBACK_ADAPTIVE)
+        return api_fail(e, ERR_ARGUMENT, NULL,
+                        "adaptive feedback is a training rule: a gradient takes symmetric or "
+                        "random feedback");
+    if (o->n_cotangent < 0 || (o->n_cotangent > 0 && !o->cotangent))
+        return api_fail(e, ERR_ARGUMENT, NULL, "cotangent tensors missing for a count of %d",
+                        o->n_cotangent);
+    /* the engines of SPEC v2 6.2-6.4 are not in this build yet */
+    if (o->order > 1 || o->feedback != TRL_FEEDBACK_SYMMETRIC || o->cotangent || o->input_grads)
+        return api_fail(e, ERR_ARGUMENT, NULL,
+                        "m-order e-prop, random feedback, cotangents and input gradients are "
+                        "not available in this version of the library");
     return TRL_OK;
 }
 

@@ -445,14 +445,30 @@ TRL_API const char *trl_engine_name(trl_engine e);
 #define trl_engine_parse TRL_NAME(trl_engine_parse)
 TRL_API trl_status trl_engine_parse(const char *name, trl_engine *out, trl_error *err);
 
+/* Which matrix carries credit back through an edge (SPEC section 6.3). */
+typedef enum trl_feedback {
+    TRL_FEEDBACK_SYMMETRIC = 0, /* the edge's weights (feedback matrices are ignored) */
+    TRL_FEEDBACK_RANDOM = 1,    /* its feedback matrix n.fb.s[.dD] where it has one */
+    TRL_FEEDBACK_ADAPTIVE = 2,  /* training only: random, and each matrix follows its
+                                   edge's updates (trl_train_config.feedback_decay) */
+} trl_feedback;
+
 typedef struct trl_grad_opts {
     trl_algo algo;
     trl_engine engine; /* eprop only: online or reverse (SPEC section 6) */
     int threads;       /* 0: the process default (trl_set_threads) */
+    int order;         /* eprop only: m-order e-prop (SPEC 6.2); 0 or 1: deep e-prop */
+    trl_feedback feedback;
+    /* SPEC 6.4, a loss from outside: dL/dy for some or all output nodes, each
+     * named by the node's id, [B, T, size] (NULL: the graph's loss). The
+     * gradient is then that of the sum of cotangent * y, and so is the loss. */
+    const trl_tensor *cotangent;
+    int n_cotangent;
+    int input_grads; /* also dL/dx, one tensor per input node named by its id */
 } trl_grad_opts;
 #define TRL_GRAD_OPTS_INIT                                                                         \
     {                                                                                              \
-        TRL_ALGO_BPTT, TRL_ENGINE_DEFAULT, 0                                                       \
+        TRL_ALGO_BPTT, TRL_ENGINE_DEFAULT, 0, 0, TRL_FEEDBACK_SYMMETRIC, NULL, 0, 0                \
     }
 
 /* Checks a combination of options (an engine other than the default with an
