@@ -138,19 +138,25 @@ TRL_API trl_status trl_graph_node_param(const trl_graph *g, int i, int k, trl_no
     const struct op_param_desc *d = &n->op->param_desc[k];
     const char *at = (const char *)n->params + d->offset;
     *out = (trl_node_param){.name = d->name};
-    switch (d->type) {
+    double real = 0;
+    bool flag = false;
+    int act = 0;
+    switch (d->type) { /* as graph/node_params.c stores them */
     case OP_PARAM_REAL:
         out->type = "real";
-        out->value = *(const double *)at;
+        memcpy(&real, at, sizeof real);
+        out->value = real;
         break;
     case OP_PARAM_BOOL:
         out->type = "bool";
-        out->value = *(const bool *)at;
+        memcpy(&flag, at, sizeof flag);
+        out->value = flag;
         break;
     case OP_PARAM_ACTIVATION:
         out->type = "activation";
-        out->value = *(const int *)at;
-        out->text = activation_names[*(const int *)at];
+        memcpy(&act, at, sizeof act);
+        out->value = act;
+        out->text = activation_names[act];
         break;
     }
     out->is_default = out->value == d->def;
