@@ -2,8 +2,9 @@
 # run_tests.sh BUILD_DIR TEST... [-- BUILD_DIR TEST...]
 # Runs each Check test binary from the top folder with TRELLIS_BIN set to the
 # command-line tool of the same build, so command-line tests exercise the
-# sanitizer build. Prints one line per binary and a summary; exit 1 on failure.
+# sanitizer build. Prints each binary's failures and a summary; exit 1 on failure.
 set -u
+mkdir -p tests/out # the tests write their outputs here (untracked)
 failed=0
 total=0
 bin=""
@@ -12,7 +13,7 @@ for arg in "$@"; do
     if [ "$arg" = "--" ]; then expect_dir=1; continue; fi
     if [ $expect_dir = 1 ]; then bin="$arg/trellis"; expect_dir=0; continue; fi
     total=$((total + 1))
-    if TRELLIS_BIN="$bin" CK_VERBOSITY=minimal "$arg"; then
+    if TRELLIS_BIN="$bin" CK_VERBOSITY=normal "$arg"; then
         :
     else
         echo "FAILED: $arg"

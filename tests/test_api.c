@@ -214,8 +214,8 @@ static void batch_new(struct batch *b, int B, int T, unsigned seed)
 {
     b->x = calloc((size_t)B * T * 40, sizeof *b->x);
     b->target = calloc((size_t)B * T * 2, sizeof *b->target);
-    srand(seed);
-    for (int i = 0; i < B * T * 40; i++) b->x[i] = (trl_real)(rand() % 10 == 0);
+    unsigned state = seed; /* rand_r, not rand: two threads build batches at once */
+    for (int i = 0; i < B * T * 40; i++) b->x[i] = (trl_real)(rand_r(&state) % 10 == 0);
     for (int i = 0; i < B * T; i++) b->target[(size_t)i * 2 + (i / T) % 2] = 1;
     b->t[0] = (trl_tensor){"in", 3, {B, T, 40}, b->x};
     b->t[1] = (trl_tensor){"target", 3, {B, T, 2}, b->target};
