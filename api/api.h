@@ -69,6 +69,11 @@ trl_status api_failed(struct trl_errors *e);
 enum grad_algo api_algo(trl_algo a);
 enum grad_engine api_engine(trl_engine e);
 
+/* The task of that name, or NULL with an ERR_ARGUMENT in e that lists the
+ * tasks and suggests the closest. */
+struct task_kind;
+const struct task_kind *api_task(const char *name, struct trl_errors *e);
+
 /* trl_grad_check into e. */
 trl_status api_grad_check(const trl_grad_opts *o, struct trl_errors *e);
 

@@ -229,6 +229,21 @@ TRL_API int trl_task_find(const char *name)
     return -1;
 }
 
+const struct task_kind *api_task(const char *name, struct trl_errors *e)
+{
+    const struct task_kind *k = task_find(name);
+    if (k) return k;
+    const char *names[64];
+    int n = task_n_kinds < 64 ? task_n_kinds : 64;
+    for (int i = 0; i < n; i++) names[i] = task_kinds[i]->name;
+    const char *close = suggest_closest(name, names, n);
+    char list[256];
+    task_list_names(list, sizeof list);
+    api_fail(e, ERR_ARGUMENT, NULL, "unknown task \"%s\"%s%s%s; the tasks are %s", name,
+             close ? " (did you mean \"" : "", close ? close : "", close ? "\"?)" : "", list);
+    return NULL;
+}
+
 TRL_API trl_status trl_data_task(const trl_graph *g, const char *task, uint64_t seed,
                                  trl_split split, uint64_t iteration, int B, trl_data **out,
                                  trl_error *err)
@@ -237,13 +252,8 @@ TRL_API trl_status trl_data_task(const trl_graph *g, const char *task, uint64_t 
     API_NEED(e, out, "out");
     *out = NULL;
     API_NEED(e, g && task, "the graph and the task");
-    const struct task_kind *k = task_find(task);
-    if (!k) {
-        char names[256];
-        task_list_names(names, sizeof names);
-        return api_fail(e, ERR_ARGUMENT, NULL, "unknown task \"%s\"; the tasks are %s", task,
-                        names);
-    }
+    const struct task_kind *k = api_task(task, e);
+    if (!k) return api_failed(e);
     if (B < 1 || B > (1 << 24))
         return api_fail(e, ERR_ARGUMENT, NULL, "the batch size must be from 1 to 2^24 (got %d)", B);
     enum task_split s = split == TRL_SPLIT_VAL ? TASK_VAL : TASK_TRAIN;

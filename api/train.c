@@ -128,13 +128,8 @@ TRL_API trl_status trl_trainer_set_task(trl_trainer *t, const char *task, int va
 {
     struct trl_errors scratch, *e = api_errors(err, &scratch, t ? t->g->file : NULL);
     API_NEED(e, t && task, "the trainer and the task");
-    const struct task_kind *k = task_find(task);
-    if (!k) {
-        char names[256];
-        task_list_names(names, sizeof names);
-        return api_fail(e, ERR_ARGUMENT, NULL, "unknown task \"%s\"; the tasks are %s", task,
-                        names);
-    }
+    const struct task_kind *k = api_task(task, e);
+    if (!k) return api_failed(e);
     if (val_batch < 0 || val_batch > (1 << 24))
         return api_fail(e, ERR_ARGUMENT, NULL,
                         "the validation batch must be from 0 (none) to 2^24 (got %d)", val_batch);

@@ -293,6 +293,7 @@ START_TEST(data_new_task_random_save)
     ck_assert_int_eq(trl_data_task(g, "evidense", 1, TRL_SPLIT_TRAIN, 0, 4, &r, err),
                      TRL_ERR_ARGUMENT);
     ck_assert_ptr_nonnull(strstr(trl_error_message(err), "the tasks are"));
+    ck_assert_ptr_nonnull(strstr(trl_error_message(err), "did you mean \"evidence\"?"));
     trl_random_data ro = {.B = 2, .T = 30, .seed = 5, .rate_hz = 20, .spiking = "in"};
     ck_assert_int_eq(trl_data_random(g, &ro, &r, err), TRL_OK);
     ck_assert_int_eq(trl_data_save(r, "tests/out/api_data.safetensors", err), TRL_OK);
