@@ -15,6 +15,7 @@
 #endif
 
 const char *const activation_names[ACT_COUNT] = {"identity", "tanh", "sigmoid", "relu"};
+const bool activation_smooth[ACT_COUNT] = {true, true, true, false};
 
 int activation_find(const char *s)
 {

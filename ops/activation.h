@@ -2,11 +2,15 @@
 #ifndef TRELLIS_ACTIVATION_H
 #define TRELLIS_ACTIVATION_H
 
+#include <stdbool.h>
+
 #include "core/real.h"
 
 enum activation { ACT_IDENTITY, ACT_TANH, ACT_SIGMOID, ACT_RELU, ACT_COUNT };
 
 extern const char *const activation_names[ACT_COUNT];
+/* Differentiable everywhere (relu is not, at 0): finite differences hold. */
+extern const bool activation_smooth[ACT_COUNT];
 /* The activation named s, or -1. */
 int activation_find(const char *s);
 /* z = phi(h), n values. */

@@ -7,46 +7,65 @@
 #include <string.h>
 
 #include "core/rng.h"
+#include "ops/activation.h"
+#include "ops/op.h"
 
-static const char *const kinds_all[] = {"dense", "leaky", "lif", "alif", "readout"};
-static const char *const kinds_smooth[] = {"dense", "leaky", "readout"};
-static const char *const acts_all[] = {"identity", "tanh", "sigmoid", "relu"};
-
-static bool spiking(const char *op)
+/* The kinds come from the registry (ops/registry.c), their parameters from
+ * each kind's table: a new kind is drawn without a change here. */
+static bool drawable(const struct op_kind *k, bool smooth)
 {
-    return strcmp(op, "lif") == 0 || strcmp(op, "alif") == 0;
+    return !k->is_input && !(smooth && k->spiking);
 }
 
-static json_t *node_params(struct rng *r, const char *op, bool smooth)
+static const struct op_kind *input_kind(void)
+{
+    for (int i = 0; i < op_n_kinds; i++)
+        if (op_kinds[i]->is_input) return op_kinds[i];
+    return NULL;
+}
+
+static const struct op_kind *random_kind(struct rng *r, bool smooth, bool output)
+{
+    const struct op_kind *pick[32];
+    int n = 0;
+    for (int i = 0; i < op_n_kinds && n < 32; i++)
+        if (drawable(op_kinds[i], smooth || output)) pick[n++] = op_kinds[i];
+    return pick[rng_below(r, (uint64_t)n)];
+}
+
+/* A value around the documented default: 0.25 to 1.5 times it (positive
+ * defaults keep their sign, so bounds hold); booleans either way;
+ * activations any (smooth ones only on smooth graphs). */
+static json_t *node_params(struct rng *r, const struct op_kind *k, bool smooth)
 {
     json_t *p = json_object();
-    if (strcmp(op, "dense") == 0 || strcmp(op, "leaky") == 0)
-        json_object_set_new(p, "activation", json_string(acts_all[rng_below(r, smooth ? 3 : 4)]));
-    if (strcmp(op, "leaky") == 0)
-        json_object_set_new(p, "tau_m", json_real(2 + 20 * rng_uniform(r)));
-    if (strcmp(op, "readout") == 0)
-        json_object_set_new(p, "tau", json_real(2 + 20 * rng_uniform(r)));
-    if (spiking(op)) {
-        json_object_set_new(p, "tau_m", json_real(5 + 20 * rng_uniform(r)));
-        json_object_set_new(p, "v_th", json_real(0.3 + 0.7 * rng_uniform(r)));
-        json_object_set_new(p, "gamma", json_real(0.2 + 0.8 * rng_uniform(r)));
-        json_object_set_new(p, "detach_reset", json_boolean(rng_below(r, 2)));
-    }
-    if (strcmp(op, "alif") == 0) {
-        json_object_set_new(p, "tau_a", json_real(10 + 200 * rng_uniform(r)));
-        json_object_set_new(p, "beta", json_real(2 * rng_uniform(r)));
+    for (int i = 0; i < k->n_param_desc; i++) {
+        const struct op_param_desc *d = &k->param_desc[i];
+        json_t *v = NULL;
+        if (d->type == OP_PARAM_REAL) {
+            v = json_real(d->def * (0.25 + 1.25 * rng_uniform(r)));
+        } else if (d->type == OP_PARAM_BOOL) {
+            v = json_boolean(rng_below(r, 2));
+        } else {
+            int a;
+            do a = (int)rng_below(r, ACT_COUNT);
+            while (smooth && !activation_smooth[a]);
+            v = json_string(activation_names[a]);
+        }
+        json_object_set_new(p, d->name, v);
     }
     return p;
 }
 
-static json_t *edge(struct rng *r, const char *from, int delay, bool self, const char *dst_op)
+static json_t *edge(struct rng *r, const char *from, int delay, bool self,
+                    const struct op_kind *dst)
 {
     json_t *e = json_object();
     json_object_set_new(e, "from", json_string(from));
     if (delay) json_object_set_new(e, "delay", json_integer(delay));
     if (self && rng_below(r, 2)) json_object_set_new(e, "no_self", json_true());
     if (rng_below(r, 6) == 0) json_object_set_new(e, "trainable", json_false());
-    double gain = spiking(dst_op) ? 2 + 4 * rng_uniform(r) : 0.5 + rng_uniform(r);
+    double gain = dst->spiking ? 2 + 4 * rng_uniform(r) : 0.5 + rng_uniform(r);
     json_object_set_new(e, "gain", json_real(gain));
     return e;
 }
@@ -59,21 +78,14 @@ char *randgraph_json(uint64_t seed, const struct randgraph_opts *o)
         n_hidden = 1 + (int)rng_below(&r, (uint64_t)o->max_hidden);
     int n = n_in + (n_hidden < 30 ? n_hidden : 30);
     char ids[32][16];
-    const char *ops[32];
+    const struct op_kind *ops[32];
     json_t *nodes = json_array();
     for (int i = 0; i < n; i++) snprintf(ids[i], sizeof ids[i], "n%d", i);
     for (int i = 0; i < n; i++) {
         json_t *nd = json_object();
         json_object_set_new(nd, "id", json_string(ids[i]));
-        if (i < n_in) {
-            ops[i] = "input";
-        } else if (i == n - 1) {
-            ops[i] =
-                o->smooth || rng_below(&r, 2) ? "readout" : (rng_below(&r, 2) ? "dense" : "leaky");
-        } else {
-            ops[i] = o->smooth ? kinds_smooth[rng_below(&r, 3)] : kinds_all[rng_below(&r, 5)];
-        }
-        json_object_set_new(nd, "op", json_string(ops[i]));
+        ops[i] = i < n_in ? input_kind() : random_kind(&r, o->smooth, i == n - 1);
+        json_object_set_new(nd, "op", json_string(ops[i]->name));
         json_object_set_new(nd, "size", json_integer(1 + (int)rng_below(&r, 4)));
         if (i >= n_in) {
             json_object_set_new(nd, "params", node_params(&r, ops[i], o->smooth));

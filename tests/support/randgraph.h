@@ -1,6 +1,8 @@
 /* randgraph.h - random valid graphs and data for the gradient tests.
  *
- * Every node kind, activation and flag is drawn: delay-0 skip edges between
+ * Every node kind of the registry (ops/registry.c) is drawn, with every key of
+ * its parameter table (values around the documented defaults), every
+ * activation and flag: delay-0 skip edges between
  * any earlier and later node, delayed edges of 1-3 steps from anywhere
  * (cycles through delays and self edges, some no_self), frozen edges, gains,
  * detach_reset both ways, dt 0.5/1/2, mse and cross_entropy, masks with
@@ -16,7 +18,7 @@
 #include "io/data.h"
 
 struct randgraph_opts {
-    bool smooth;    /* only dense, leaky, readout with identity/tanh/sigmoid (finite differences) */
+    bool smooth;    /* only kinds that do not spike, smooth activations (finite differences) */
     bool no_delays; /* no delayed edge: eprop equals bptt */
     int max_hidden; /* hidden nodes, at least 1 */
 };
