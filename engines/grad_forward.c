@@ -131,6 +131,14 @@ static int param_k(const struct graph_param *q)
 }
 
 /* The layout of one sample of OWNER slot s (trace_rows.h). */
+/* c[s] = d[s][j] * scale[s][j] for the S state rows of unit j of N, 0 beyond. */
+static void unit_coefs(const trl_real *d, const trl_real *scale, int S, int N, int j,
+                       trl_real c[OP_MAX_STATE])
+{
+    for (int s = 0; s < OP_MAX_STATE; s++)
+        c[s] = s < S ? d[(size_t)s * N + j] * scale[(size_t)s * N + j] : 0;
+}
+
 static void slot_layout(const struct forward *f, const struct trace_slot *s, struct owner_layout *L)
 {
     const struct graph_node *n = &f->g->nodes[s->node];
@@ -272,7 +280,8 @@ TRL_HOT static void add_parent_term(struct forward *f, const struct trace_slot *
             for (int j = 0; j < Np; j++) wt[(size_t)j * Nm + i] = alpha * W[(size_t)i * Np + j];
         const trl_real *sc = row_scale(f, sp, b);
         for (int j = 0; j < Np; j++) {
-            const trl_real c[OP_MAX_STATE] = {dz[j] * sc[j], Sp > 1 ? dz[Np + j] * sc[Np + j] : 0};
+            trl_real c[OP_MAX_STATE];
+            unit_coefs(dz, sc, Sp, Np, j, c);
             if (!owner_q(f->q, ep, &lay, j, c)) continue;
             const trl_real *wj = wt + (size_t)j * Nm;
             for (int k = 0; k < K; k++) {
@@ -428,7 +437,8 @@ TRL_HOT static void accumulate_gradient(struct forward *f, const struct trace_sl
             const trl_real *e = eps + (size_t)b * s->values, *Db = f->D + (size_t)b * S * N;
             const trl_real *sc = row_scale(f, s, b);
             for (int j = 0; j < N; j++) {
-                const trl_real c[OP_MAX_STATE] = {Db[j] * sc[j], S > 1 ? Db[N + j] * sc[N + j] : 0};
+                trl_real c[OP_MAX_STATE];
+                unit_coefs(Db, sc, S, N, j, c);
                 if (!owner_q(f->q, e, &lay, j, c)) continue;
                 trl_real *gj = gw + (size_t)j * K;
                 for (int k = 0; k < K; k++) gj[k] += f->q[k];
