@@ -97,9 +97,7 @@ static int reverse_alloc(struct reverse *r, const trl_real *params)
     if (!r->net || !r->dz || !r->dz_depth || !r->dh_next || !r->dI) return -1;
     for (int i = 0; i < g->n_nodes; i++) {
         const struct graph_node *n = &g->nodes[i];
-        int depth = 1;
-        for (int k = 0; k < n->n_out; k++)
-            if (g->edges[n->out[k]].delay + 1 > depth) depth = g->edges[n->out[k]].delay + 1;
+        const int depth = graph_max_out_delay(g, i) + 1;
         r->dz_depth[i] = depth;
         r->dz[i] = trl_alloc((size_t)depth * B, (size_t)n->size * sizeof(trl_real), TRL_MEM_STATE);
         if (!r->dz[i]) return -1;

@@ -7,13 +7,17 @@
 #include "core/alloc.h"
 #include "kernels/events.h"
 
-static int max_out_delay(const struct graph *g, int node)
+/* rows copies of node n's bias (0 without one) into out: where its input
+ * starts before the products are added. */
+static void fill_bias(const struct net *net, const struct graph_node *n, size_t rows, trl_real *out)
 {
-    int d = 0;
-    const struct graph_node *n = &g->nodes[node];
-    for (int k = 0; k < n->n_out; k++)
-        if (g->edges[n->out[k]].delay > d) d = g->edges[n->out[k]].delay;
-    return d;
+    const size_t N = (size_t)n->size;
+    if (!n->bias) {
+        memset(out, 0, rows * N * sizeof *out);
+        return;
+    }
+    const trl_real *b = net->params + net->g->params[n->bias_param].offset;
+    for (size_t r = 0; r < rows; r++) memcpy(out + r * N, b, N * sizeof *b);
 }
 
 static int ring_depth(int needed, int keep_steps)
@@ -37,7 +41,7 @@ size_t net_state_bytes(const struct graph *g, int B)
     size_t values = 2 * (size_t)B * largest_state(g);
     for (int i = 0; i < g->n_nodes; i++) {
         const struct graph_node *n = &g->nodes[i];
-        int zd = ring_depth(max_out_delay(g, i) + 1, 2);
+        int zd = ring_depth(graph_max_out_delay(g, i) + 1, 2);
         values += (size_t)B * n->size * ((size_t)zd + 2 * (size_t)n->op->n_state);
     }
     return values * sizeof(trl_real);
@@ -142,7 +146,7 @@ struct net *net_new(const struct graph *g, const trl_real *params, int B, int ke
         struct net_node *s = &net->nodes[i];
         s->z_len = (size_t)B * n->size;
         s->h_len = s->z_len * (size_t)n->op->n_state;
-        s->z_depth = ring_depth(max_out_delay(g, i) + 1, ring_depth(2, keep_steps));
+        s->z_depth = ring_depth(graph_max_out_delay(g, i) + 1, ring_depth(2, keep_steps));
         s->h_depth = ring_depth(2, keep_steps);
         enum trl_mem_kind kind = keep_steps > 2 ? TRL_MEM_HISTORY : TRL_MEM_STATE;
         /* every slot is written before it is read (t < 0 reads net->zeros) */
@@ -234,12 +238,7 @@ void net_input(struct net *net, int node, int t, trl_real *out)
     const struct graph *g = net->g;
     const struct graph_node *n = &g->nodes[node];
     const int B = net->B, size = n->size;
-    if (n->bias) {
-        const trl_real *b = net->params + g->params[n->bias_param].offset;
-        for (int r = 0; r < B; r++) memcpy(out + (size_t)r * size, b, (size_t)size * sizeof *b);
-    } else {
-        memset(out, 0, (size_t)B * size * sizeof *out);
-    }
+    fill_bias(net, n, (size_t)B, out);
     for (int k = 0; k < n->n_in; k++) {
         const struct graph_edge *e = &g->edges[n->in[k]];
         if (t - e->delay < 0) continue; /* the source was 0 before t = 0 */
@@ -391,12 +390,7 @@ static void precompute_inputs(struct net *net, int i, const int *comp, int T)
     const int B = net->B, N = n->size;
     trl_real *all = z_slot(net, i, 0); /* slots 0..T-1 are contiguous */
     const size_t rows = (size_t)T * B;
-    if (n->bias) {
-        const trl_real *b = net->params + g->params[n->bias_param].offset;
-        for (size_t r = 0; r < rows; r++) memcpy(all + r * N, b, (size_t)N * sizeof *b);
-    } else {
-        memset(all, 0, rows * N * sizeof *all);
-    }
+    fill_bias(net, n, rows, all);
     for (int k = 0; k < n->n_in; k++) {
         const struct graph_edge *e = &g->edges[n->in[k]];
         if (comp[e->src] == comp[i] || e->delay >= T) continue;

@@ -36,6 +36,15 @@ int graph_find_node(const struct graph *g, const char *id)
     return e && !e->bad ? e->node : -1;
 }
 
+int graph_max_out_delay(const struct graph *g, int node)
+{
+    int d = 0;
+    const struct graph_node *n = &g->nodes[node];
+    for (int k = 0; k < n->n_out; k++)
+        if (g->edges[n->out[k]].delay > d) d = g->edges[n->out[k]].delay;
+    return d;
+}
+
 void graph_ids_report_unknown(struct graph_loader *ld, const char *path, const char *id)
 {
     char q[256], sq[256], list[512];

@@ -92,5 +92,8 @@ void graph_free(struct graph *g);
 
 /* Index of the node with this id, or -1. */
 int graph_find_node(const struct graph *g, const char *id);
+/* The largest delay of an edge out of the node (0 if none): how many past
+ * steps of its output anyone reads. */
+int graph_max_out_delay(const struct graph *g, int node);
 
 #endif
