@@ -54,6 +54,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -642,6 +643,54 @@ TRL_API const trl_compare_item *trl_compare_item_at(const trl_compare *c, trl_co
 /* Node i's mean z over samples, steps and units (bptt's forward pass). */
 #define trl_compare_mean_z TRL_NAME(trl_compare_mean_z)
 TRL_API double trl_compare_mean_z(const trl_compare *c, int node);
+
+/* ---- the depth-scaling study (`trellis sweep`) ---- */
+
+/* A stack in (16 channels) -> h1 -> ... -> h<depth> -> out (a 2-unit
+ * readout, mse loss) of layers of one kind, each with a delay-1 self edge,
+ * and with skip a delay-0 edge from every layer to out; edge gains chosen
+ * per kind so that activity neither dies out nor saturates with depth
+ * (README, sweep). */
+#define TRL_SWEEP_MAX_DEPTH 64
+#define TRL_SWEEP_MAX_WIDTH 4096
+#define TRL_SWEEP_MAX_BT    10000000 /* batch * T */
+typedef struct trl_sweep_stack {
+    const char *kind; /* "leaky", "lif" or "alif" */
+    int depth, width;
+    int skip;
+    int T, batch; /* of its data */
+} trl_sweep_stack;
+/* Is there a stack kind of that name? */
+#define trl_sweep_kind_known TRL_NAME(trl_sweep_kind_known)
+TRL_API int trl_sweep_kind_known(const char *kind);
+/* The stack's graph (named "sweep-KIND-depthD"), its parameters initialised
+ * with seed, and random data of that seed: Poisson input spikes at 50 Hz for
+ * lif and alif, standard normal inputs for leaky, a smooth random target.
+ * The same seed gives the same data at every depth. Free the three as
+ * usual (the graph last). */
+#define trl_sweep_build TRL_NAME(trl_sweep_build)
+TRL_API trl_status trl_sweep_build(const trl_sweep_stack *s, uint64_t seed, trl_graph **g,
+                                   trl_params **p, trl_data **d, trl_error *err);
+
+/* ---- files written whole ---- */
+
+/* A file of the caller's written as the library writes its own: to a
+ * temporary name in the destination's folder, with the permissions of a new
+ * file (0666 less the umask), synced, then renamed over path, so that path
+ * is either the old file or the whole new one. */
+typedef struct trl_output trl_output;
+#define trl_output_open TRL_NAME(trl_output_open)
+TRL_API trl_status trl_output_open(const char *path, trl_output **out, trl_error *err);
+/* The stream to write to. */
+#define trl_output_stream TRL_NAME(trl_output_stream)
+TRL_API FILE *trl_output_stream(trl_output *o);
+/* Puts the file in place (TRL_ERR_IO if a write failed: the temporary is
+ * removed); frees o either way. */
+#define trl_output_commit TRL_NAME(trl_output_commit)
+TRL_API trl_status trl_output_commit(trl_output *o, trl_error *err);
+/* Removes the temporary, leaving path as it was; frees o (NULL is ignored). */
+#define trl_output_abort TRL_NAME(trl_output_abort)
+TRL_API void trl_output_abort(trl_output *o);
 
 /* ---- threads, memory and the machine ---- */
 
