@@ -513,6 +513,14 @@ TRL_API trl_status trl_evaluate(const trl_graph *g, const trl_params *p, const t
 
 typedef enum trl_optimizer { TRL_OPTIM_ADAM = 0, TRL_OPTIM_SGD = 1 } trl_optimizer;
 
+/* Data-parallel training (SPEC section 10), with any transport (the CLI's is
+ * MPI): sums values[0..n) over every process taking part, in an order that
+ * does not depend on timing (e.g. gathered to one process, added in rank
+ * order, sent back), the sum in values on every process. 0, or nonzero if
+ * it failed. Every process calls it the same number of times with the same
+ * n. */
+typedef int (*trl_reduce_fn)(void *ctx, double *values, size_t n);
+
 typedef struct trl_train_config {
     trl_grad_opts grad;
     int online; /* rtrl or eprop online: update the weights after every step */
@@ -524,10 +532,23 @@ typedef struct trl_train_config {
     double rate_target_hz, rate_weight; /* firing-rate regulariser (rate_weight 0: none) */
     long eval_every, checkpoint_every;  /* 0: never */
     const char *checkpoint_path;        /* NULL: no checkpoints */
+    /* Data parallelism: with n_shards > 1 this process computes shard
+     * `shard` (0 <= shard < n_shards <= batch) of every batch and of the
+     * validation set, samples [B * shard / n_shards, B * (shard + 1) /
+     * n_shards), and reduce sums the gradient, loss and metrics over the
+     * processes; each process then makes the same update, so every one ends
+     * with the same parameters, equal for any n_shards to rounding. Every
+     * process gets the same configuration but for shard (and, for one
+     * process only, a checkpoint path); a stop asked for by any process's
+     * callback stops all after the same iteration. Not with online. */
+    int shard, n_shards; /* n_shards 0 or 1: the whole batch here */
+    trl_reduce_fn reduce;
+    void *reduce_ctx;
 } trl_train_config;
 #define TRL_TRAIN_CONFIG_INIT                                                                      \
     {                                                                                              \
-        TRL_GRAD_OPTS_INIT, 0, TRL_OPTIM_ADAM, 3e-3, 0.9, 0, 200, 32, 0, 10, 0, 25, 0, NULL        \
+        TRL_GRAD_OPTS_INIT, 0, TRL_OPTIM_ADAM, 3e-3, 0.9, 0, 200, 32, 0, 10, 0, 25, 0, NULL, 0, 1, \
+            NULL, NULL                                                                             \
     }
 
 /* What the callback receives after every iteration. */

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "tools/cli.h"
+#include "tools/mpi.h"
 #include "tools/train_log.h"
 
 static volatile sig_atomic_t interrupted;
@@ -190,20 +191,51 @@ static int run_training(const struct train_args *a, const trl_train_config *cfg,
     sigaction(SIGINT, &old, NULL);
     train_log_end(log);
     if (s == TRL_STOPPED) {
-        fprintf(stderr, "\ninterrupted: checkpoint written to %s; continue with --resume %s\n",
-                cfg->checkpoint_path, cfg->checkpoint_path);
+        if (cfg->checkpoint_path) /* NULL on mpirun ranks other than 0 */
+            fprintf(stderr, "\ninterrupted: checkpoint written to %s; continue with --resume %s\n",
+                    cfg->checkpoint_path, cfg->checkpoint_path);
         return 130;
     }
     if (s != TRL_OK) {
         print_train_errors(err);
-        if (access(cfg->checkpoint_path, F_OK) == 0)
+        if (cfg->checkpoint_path && access(cfg->checkpoint_path, F_OK) == 0)
             fprintf(stderr, "trellis train: the last good checkpoint is %s (--resume it)\n",
                     cfg->checkpoint_path);
         return EXIT_INPUT;
     }
+    if (!a->out) return EXIT_OK; /* a rank other than 0 */
     if (trl_params_save(p, a->out, err) != TRL_OK) return cli_fail(err);
     if (!a->quiet) fprintf(stderr, "parameters written to %s\n", a->out);
     return EXIT_OK;
+}
+
+/* Under mpirun (tools/mpi.h): every rank checks that it reads what rank 0
+ * reads and trains its shard of each batch; rank 0 alone prints, logs and
+ * writes. */
+static int join_ranks(struct train_args *a, const struct cli_mpi *mpi, trl_train_config *cfg)
+{
+    if (mpi->size <= 1) return 0;
+    uint64_t h = CLI_HASH_INIT;
+    const char *files[] = {a->graph, a->data, a->val_data, a->init, a->resume};
+    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++)
+        if (cli_file_hash(files[k], &h)) return EXIT_INPUT;
+    int rc = cli_mpi_same(mpi, "train", h);
+    if (rc) return rc;
+    if (a->online)
+        return cli_usage_error(&cmd_train, "--online updates the weights at every step of "
+                                           "every sample: it cannot be split over mpirun ranks");
+    if (a->batch < mpi->size)
+        return cli_usage_error(&cmd_train, "--batch %d is smaller than the %d ranks", a->batch,
+                               mpi->size);
+    cfg->shard = mpi->rank;
+    cfg->n_shards = mpi->size;
+    cfg->reduce = cli_mpi_sum;
+    if (mpi->rank == 0) return 0;
+    a->quiet = true;
+    a->log = NULL;
+    a->out = NULL;
+    cfg->checkpoint_path = NULL;
+    return 0;
 }
 
 static int train_main(int argc, char **argv)
@@ -218,20 +250,23 @@ static int train_main(int argc, char **argv)
                            .rate_target = 10};
     int rc = parse_args(argc, argv, &a);
     if (rc) return rc < 0 ? EXIT_OK : rc;
+    struct cli_mpi mpi;
+    cli_mpi_start(&mpi);
+    char ckpt[1024];
+    default_checkpoint(a.out, ckpt, sizeof ckpt);
+    trl_train_config cfg = config_of(&a, a.checkpoint ? a.checkpoint : ckpt);
+    if ((rc = join_ranks(&a, &mpi, &cfg))) return cli_mpi_end(&mpi, rc);
     trl_error *err = trl_error_new();
     trl_graph *g = err ? cli_graph(a.graph, err) : NULL;
     if (!g) {
         trl_error_free(err);
-        return EXIT_INPUT;
+        return cli_mpi_end(&mpi, EXIT_INPUT);
     }
     int status = EXIT_INPUT;
     trl_params *p = NULL;
     trl_trainer *t = NULL;
     trl_data *train_data = NULL, *val = NULL;
     struct train_log *log = NULL;
-    char ckpt[1024];
-    default_checkpoint(a.out, ckpt, sizeof ckpt);
-    const trl_train_config cfg = config_of(&a, a.checkpoint ? a.checkpoint : ckpt);
     trl_graph_info gi;
     trl_graph_get_info(g, &gi);
     if (gi.loss_node < 0) {
@@ -256,7 +291,7 @@ done:
     trl_data_free(val);
     trl_graph_free(g);
     trl_error_free(err);
-    return status;
+    return cli_mpi_end(&mpi, status);
 }
 
 const struct command cmd_train = {
