@@ -150,6 +150,7 @@ check: lint layers $(TESTS_f64) $(TESTS_f32) build/san-f64/trellis build/san-f32
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  tests/run_tests.sh build/san-f64 $(TESTS_f64) -- build/san-f32 $(TESTS_f32)
 	@tests/check_library.sh
+	@tests/check_mpi.sh bin/trellis-f64
 
 format:
 	clang-format -i $(LIB_SRC) $(wildcard tools/*.c) $(TEST_SRC) $(TEST_LIB) $(wildcard */*.h include/*.h tests/support/*.h)
