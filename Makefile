@@ -9,6 +9,13 @@
 #                   built with AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      benchmarks (optimised build; see bench/README.md)
 #   make format     clang-format every C file;  make lint: clang-format + cppcheck
+#
+# MPI (SPEC section 10): when mpicc is found (Open MPI: apt-get install
+# libopenmpi-dev openmpi-bin), tools/mpi.c is compiled with it and the
+# trellis binaries are linked with it, so that `mpirun -np R bin/trellis
+# train ...` trains data-parallel; `make MPICC=` (or no mpicc) builds
+# tools/mpi_none.c instead: no MPI, the binaries as before. The library
+# never depends on MPI.
 
 CC      ?= cc
 OPT     ?= -O3 -march=x86-64-v2 -g
@@ -33,7 +40,10 @@ SOMAJOR := $(shell sed -n 's/^\#define TRL_VERSION_MAJOR *\([0-9]*\)/\1/p' inclu
 LIB_DIRS := core ops graph io kernels engines tasks train study api
 LAYERS   := $(LIB_DIRS) tools
 LIB_SRC  := $(sort $(wildcard $(addsuffix /*.c,$(LIB_DIRS))))
-CLI_SRC  := $(sort $(wildcard tools/*.c))
+MPICC   ?= $(shell command -v mpicc 2>/dev/null)
+MPI_SRC := $(if $(MPICC),tools/mpi.c,tools/mpi_none.c)
+CLI_SRC  := $(sort $(filter-out tools/mpi.c tools/mpi_none.c,$(wildcard tools/*.c)) $(MPI_SRC))
+CLI_LD   := $(if $(MPICC),$(MPICC),$(CC))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_LIB := $(sort $(wildcard tests/support/*.c))
 
@@ -80,8 +90,12 @@ build/$(1)/libtrellis.a: build/$(1)/libtrellis.o
 build/$(1)/libtrellis.so: $$(call objs,$(1),$$(LIB_SRC)) api/exports.map
 	$$(CC) $$(FLAGS_$(1)) $$(LDFLAGS) -shared -Wl,-soname,$$(SONAME_$(1)) -Wl,--no-undefined \
 	  -Wl,--version-script=api/exports.map -o $$@ $$(filter %.o,$$^) $$(LDLIBS)
+build/$(1)/tools/mpi.o: tools/mpi.c
+	@mkdir -p $$(@D)
+	@$$(if $$(V),,echo "  MPICC [$(1)] $$<";)
+	$$(Q)$$(MPICC) $$(CFLAGS_COMMON) $$(FLAGS_$(1)) $$(CFLAGS) -c $$< -o $$@
 build/$(1)/trellis: $$(call objs,$(1),$$(CLI_SRC)) build/$(1)/libtrellis-internal.a
-	$$(CC) $$(FLAGS_$(1)) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+	$$(CLI_LD) $$(FLAGS_$(1)) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 build/$(1)/tests/%: build/$(1)/tests/%.o $$(call objs,$(1),$$(TEST_LIB)) build/$(1)/libtrellis-internal.a
 	$$(CC) $$(FLAGS_$(1)) $$(LDFLAGS) -o $$@ $$^ $$(CHECK_LIBS) $$(LDLIBS)
 -include $$(shell find build/$(1) -name '*.d' 2>/dev/null)
@@ -136,12 +150,13 @@ check: lint layers $(TESTS_f64) $(TESTS_f32) build/san-f64/trellis build/san-f32
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  tests/run_tests.sh build/san-f64 $(TESTS_f64) -- build/san-f32 $(TESTS_f32)
 	@tests/check_library.sh
+	@tests/check_mpi.sh bin/trellis-f64
 
 format:
-	clang-format -i $(LIB_SRC) $(CLI_SRC) $(TEST_SRC) $(TEST_LIB) $(wildcard */*.h include/*.h tests/support/*.h)
+	clang-format -i $(LIB_SRC) $(wildcard tools/*.c) $(TEST_SRC) $(TEST_LIB) $(wildcard */*.h include/*.h tests/support/*.h)
 
 lint:
-	clang-format --dry-run -Werror $(LIB_SRC) $(CLI_SRC) $(TEST_SRC) $(TEST_LIB) $(wildcard */*.h include/*.h tests/support/*.h)
+	clang-format --dry-run -Werror $(LIB_SRC) $(wildcard tools/*.c) $(TEST_SRC) $(TEST_LIB) $(wildcard */*.h include/*.h tests/support/*.h)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --inline-suppr --std=c11 -I. -Iinclude $(LIB_SRC) $(CLI_SRC)
 

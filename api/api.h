@@ -81,6 +81,11 @@ trl_status api_grad_check(const trl_grad_opts *o, struct trl_errors *e);
  * otherwise (trellis.h, thread safety). */
 void api_blas_once(void);
 
+/* A handle for a graph or data set made below (NULL: the failure recorded
+ * in e); frees it when the handle cannot be made. */
+trl_status api_graph_wrap(struct graph *g, trl_graph **out, struct trl_errors *e);
+trl_status api_data_wrap(const trl_graph *g, struct data *d, trl_data **out, struct trl_errors *e);
+
 /* A result of n tensors, zeroed, or NULL. */
 struct trl_result *api_result_new(int n);
 

@@ -18,7 +18,7 @@ void api_blas_once(void)
     pthread_once(&blas_once, blas_one_thread);
 }
 
-static trl_status wrap(struct graph *g, trl_graph **out, struct trl_errors *e)
+trl_status api_graph_wrap(struct graph *g, trl_graph **out, struct trl_errors *e)
 {
     if (!g) return api_failed(e);
     *out = malloc(sizeof **out);
@@ -37,7 +37,7 @@ TRL_API trl_status trl_graph_load(const char *path, trl_graph **out, trl_error *
     API_NEED(e, out, "out");
     *out = NULL;
     API_NEED(e, path, "path");
-    return wrap(graph_load(path, e), out, e);
+    return api_graph_wrap(graph_load(path, e), out, e);
 }
 
 TRL_API trl_status trl_graph_parse(const char *text, size_t len, const char *name, trl_graph **out,
@@ -47,7 +47,7 @@ TRL_API trl_status trl_graph_parse(const char *text, size_t len, const char *nam
     API_NEED(e, out, "out");
     *out = NULL;
     API_NEED(e, text, "text");
-    return wrap(graph_load_string(text, len, name ? name : "<graph>", e), out, e);
+    return api_graph_wrap(graph_load_string(text, len, name ? name : "<graph>", e), out, e);
 }
 
 TRL_API void trl_graph_free(trl_graph *g)

@@ -55,6 +55,12 @@ static trl_status check_config(const struct graph *g, const trl_train_config *c,
                         "updates after every step need an online gradient (rtrl, or eprop with "
                         "the online engine); %s has no gradient before the sequence ends",
                         trl_grad_label(&c->grad));
+    if (c->n_shards > 1 && (!c->reduce || c->shard < 0 || c->shard >= c->n_shards ||
+                            c->n_shards > c->batch || c->online))
+        return api_fail(e, ERR_ARGUMENT, NULL,
+                        "data-parallel training needs a reduce function, 0 <= shard < n_shards <= "
+                        "batch and no online updates (got shard %d of %d, batch %d%s)",
+                        c->shard, c->n_shards, c->batch, c->online ? ", online" : "");
     if ((unsigned)c->optimizer > TRL_OPTIM_SGD)
         return api_fail(e, ERR_ARGUMENT, NULL, "unknown optimizer %d", (int)c->optimizer);
     if (c->iters < 1 || c->batch < 1)
@@ -99,6 +105,10 @@ TRL_API trl_status trl_trainer_new(const trl_graph *g, trl_params *p, const trl_
         .rate_weight = cfg->rate_weight,
         .eval_every = cfg->eval_every,
         .checkpoint_every = cfg->checkpoint_every,
+        .shard = cfg->n_shards > 1 ? cfg->shard : 0,
+        .n_shards = cfg->n_shards > 1 ? cfg->n_shards : 1,
+        .reduce = cfg->reduce,
+        .reduce_ctx = cfg->reduce_ctx,
     };
     if (cfg->checkpoint_path) {
         t->checkpoint_path = strdup(cfg->checkpoint_path);

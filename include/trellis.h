@@ -54,6 +54,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -512,6 +513,14 @@ TRL_API trl_status trl_evaluate(const trl_graph *g, const trl_params *p, const t
 
 typedef enum trl_optimizer { TRL_OPTIM_ADAM = 0, TRL_OPTIM_SGD = 1 } trl_optimizer;
 
+/* Data-parallel training (SPEC section 10), with any transport (the CLI's is
+ * MPI): sums values[0..n) over every process taking part, in an order that
+ * does not depend on timing (e.g. gathered to one process, added in rank
+ * order, sent back), the sum in values on every process. 0, or nonzero if
+ * it failed. Every process calls it the same number of times with the same
+ * n. */
+typedef int (*trl_reduce_fn)(void *ctx, double *values, size_t n);
+
 typedef struct trl_train_config {
     trl_grad_opts grad;
     int online; /* rtrl or eprop online: update the weights after every step */
@@ -523,10 +532,23 @@ typedef struct trl_train_config {
     double rate_target_hz, rate_weight; /* firing-rate regulariser (rate_weight 0: none) */
     long eval_every, checkpoint_every;  /* 0: never */
     const char *checkpoint_path;        /* NULL: no checkpoints */
+    /* Data parallelism: with n_shards > 1 this process computes shard
+     * `shard` (0 <= shard < n_shards <= batch) of every batch and of the
+     * validation set, samples [B * shard / n_shards, B * (shard + 1) /
+     * n_shards), and reduce sums the gradient, loss and metrics over the
+     * processes; each process then makes the same update, so every one ends
+     * with the same parameters, equal for any n_shards to rounding. Every
+     * process gets the same configuration but for shard (and, for one
+     * process only, a checkpoint path); a stop asked for by any process's
+     * callback stops all after the same iteration. Not with online. */
+    int shard, n_shards; /* n_shards 0 or 1: the whole batch here */
+    trl_reduce_fn reduce;
+    void *reduce_ctx;
 } trl_train_config;
 #define TRL_TRAIN_CONFIG_INIT                                                                      \
     {                                                                                              \
-        TRL_GRAD_OPTS_INIT, 0, TRL_OPTIM_ADAM, 3e-3, 0.9, 0, 200, 32, 0, 10, 0, 25, 0, NULL        \
+        TRL_GRAD_OPTS_INIT, 0, TRL_OPTIM_ADAM, 3e-3, 0.9, 0, 200, 32, 0, 10, 0, 25, 0, NULL, 0, 1, \
+            NULL, NULL                                                                             \
     }
 
 /* What the callback receives after every iteration. */
@@ -642,6 +664,54 @@ TRL_API const trl_compare_item *trl_compare_item_at(const trl_compare *c, trl_co
 /* Node i's mean z over samples, steps and units (bptt's forward pass). */
 #define trl_compare_mean_z TRL_NAME(trl_compare_mean_z)
 TRL_API double trl_compare_mean_z(const trl_compare *c, int node);
+
+/* ---- the depth-scaling study (`trellis sweep`) ---- */
+
+/* A stack in (16 channels) -> h1 -> ... -> h<depth> -> out (a 2-unit
+ * readout, mse loss) of layers of one kind, each with a delay-1 self edge,
+ * and with skip a delay-0 edge from every layer to out; edge gains chosen
+ * per kind so that activity neither dies out nor saturates with depth
+ * (README, sweep). */
+#define TRL_SWEEP_MAX_DEPTH 64
+#define TRL_SWEEP_MAX_WIDTH 4096
+#define TRL_SWEEP_MAX_BT    10000000 /* batch * T */
+typedef struct trl_sweep_stack {
+    const char *kind; /* "leaky", "lif" or "alif" */
+    int depth, width;
+    int skip;
+    int T, batch; /* of its data */
+} trl_sweep_stack;
+/* Is there a stack kind of that name? */
+#define trl_sweep_kind_known TRL_NAME(trl_sweep_kind_known)
+TRL_API int trl_sweep_kind_known(const char *kind);
+/* The stack's graph (named "sweep-KIND-depthD"), its parameters initialised
+ * with seed, and random data of that seed: Poisson input spikes at 50 Hz for
+ * lif and alif, standard normal inputs for leaky, a smooth random target.
+ * The same seed gives the same data at every depth. Free the three as
+ * usual (the graph last). */
+#define trl_sweep_build TRL_NAME(trl_sweep_build)
+TRL_API trl_status trl_sweep_build(const trl_sweep_stack *s, uint64_t seed, trl_graph **g,
+                                   trl_params **p, trl_data **d, trl_error *err);
+
+/* ---- files written whole ---- */
+
+/* A file of the caller's written as the library writes its own: to a
+ * temporary name in the destination's folder, with the permissions of a new
+ * file (0666 less the umask), synced, then renamed over path, so that path
+ * is either the old file or the whole new one. */
+typedef struct trl_output trl_output;
+#define trl_output_open TRL_NAME(trl_output_open)
+TRL_API trl_status trl_output_open(const char *path, trl_output **out, trl_error *err);
+/* The stream to write to. */
+#define trl_output_stream TRL_NAME(trl_output_stream)
+TRL_API FILE *trl_output_stream(trl_output *o);
+/* Puts the file in place (TRL_ERR_IO if a write failed: the temporary is
+ * removed); frees o either way. */
+#define trl_output_commit TRL_NAME(trl_output_commit)
+TRL_API trl_status trl_output_commit(trl_output *o, trl_error *err);
+/* Removes the temporary, leaving path as it was; frees o (NULL is ignored). */
+#define trl_output_abort TRL_NAME(trl_output_abort)
+TRL_API void trl_output_abort(trl_output *o);
 
 /* ---- threads, memory and the machine ---- */
 

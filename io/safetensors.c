@@ -24,7 +24,7 @@
  * Writing (st_write) builds the header with jansson (compact, keys in the
  * given order, "__metadata__" first; integers only, so no locale enters),
  * pads it with spaces to a multiple of 8 bytes, and writes header and data to
- * "<path>.tmp.XXXXXX" in the destination's folder; after fflush, fsync and
+ * "<path>.tmp.XXXXXX" in the destination's folder (io/atomic_file.h); after fflush, fsync and
  * fclose succeed it renames the temporary over path. Any failure unlinks the
  * temporary, so path is either the old file (or nothing) or the new one.
  *
@@ -46,6 +46,7 @@
 #include <jansson.h>
 
 #include "core/alloc.h"
+#include "io/atomic_file.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "safetensors.c copies little-endian file data with memcpy: it needs a little-endian host"
@@ -891,42 +892,19 @@ fail:
     return NULL;
 }
 
-/* Permissions of a new file under the process umask, as fopen would give. */
-static mode_t st_new_file_mode(void)
-{
-    mode_t mask = umask(0);
-    umask(mask);
-    return 0666 & ~mask;
-}
-
-static int st_write_stream(FILE *fp, const char *header, size_t hlen, const struct st_out *tensors,
-                           int n)
+/* Stops at the first short write, which sets the stream's error (reported
+ * by atomic_file_commit). */
+static void st_write_stream(FILE *fp, const char *header, size_t hlen, const struct st_out *tensors,
+                            int n)
 {
     unsigned char len[ST_LEN_BYTES];
     st_put_le64(len, hlen);
-    if (fwrite(len, 1, sizeof len, fp) != sizeof len) return -1;
-    if (fwrite(header, 1, hlen, fp) != hlen) return -1;
+    if (fwrite(len, 1, sizeof len, fp) != sizeof len) return;
+    if (fwrite(header, 1, hlen, fp) != hlen) return;
     for (int i = 0; i < n; i++) {
         size_t count = st_out_count(&tensors[i]);
-        if (count && fwrite(tensors[i].data, sizeof(trl_real), count, fp) != count) return -1;
+        if (count && fwrite(tensors[i].data, sizeof(trl_real), count, fp) != count) return;
     }
-    if (fflush(fp) || fsync(fileno(fp))) return -1;
-    return 0;
-}
-
-/* Makes a rename in path's folder durable; best effort (the file is complete). */
-static void st_sync_folder(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char *dir = st_strdup(slash ? path : ".");
-    if (!dir) return;
-    if (slash) dir[slash == path ? 1 : slash - path] = '\0';
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-    trl_free(dir);
 }
 
 int st_write(const char *path, const struct st_out *tensors, int n, const char *const *meta,
@@ -934,52 +912,20 @@ int st_write(const char *path, const struct st_out *tensors, int n, const char *
 {
     struct trl_errors scratch;
     json_t *root = NULL;
-    char *header = NULL, *tmp = NULL;
+    char *header = NULL;
     size_t hlen = 0;
-    FILE *fp = NULL;
-    int fd = -1, created = 0, closed;
+    struct atomic_file *f = NULL;
+    int rc = -1;
     if (!err) err = &scratch;
     trl_errors_init(err, path);
     root = st_build_header(tensors, n, meta, err);
-    if (!root) goto fail;
-    header = st_header_text(root, &hlen, err);
-    if (!header) goto fail;
-    tmp = trl_alloc(strlen(path) + sizeof ".tmp.XXXXXX", 1, TRL_MEM_MISC);
-    if (!tmp) {
-        trl_errors_add(err, NULL, "out of memory");
-        goto fail;
+    if (root) header = st_header_text(root, &hlen, err);
+    if (header) f = atomic_file_open(path, err);
+    if (f) {
+        st_write_stream(atomic_file_stream(f), header, hlen, tensors, n);
+        rc = atomic_file_commit(f, err);
     }
-    strcat(strcpy(tmp, path), ".tmp.XXXXXX");
-    fd = mkstemp(tmp);
-    if (fd < 0) {
-        trl_errors_add(err, NULL, "cannot create temporary file %s: %s", tmp, strerror(errno));
-        goto fail;
-    }
-    created = 1;
-    if (fchmod(fd, st_new_file_mode()) || !(fp = fdopen(fd, "wb"))) goto io_error;
-    fd = -1; /* owned by fp */
-    if (st_write_stream(fp, header, hlen, tensors, n)) goto io_error;
-    closed = fclose(fp);
-    fp = NULL;
-    if (closed) goto io_error;
-    if (rename(tmp, path)) {
-        trl_errors_add(err, NULL, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-        goto fail;
-    }
-    created = 0;
-    st_sync_folder(path);
-    trl_free(tmp);
     trl_free(header);
     json_decref(root);
-    return 0;
-io_error:
-    trl_errors_add(err, NULL, "cannot write %s: %s", tmp, strerror(errno));
-fail:
-    if (fp) fclose(fp);
-    if (fd >= 0) close(fd);
-    if (created) unlink(tmp);
-    trl_free(tmp);
-    trl_free(header);
-    json_decref(root);
-    return -1;
+    return rc;
 }

@@ -401,6 +401,17 @@ START_TEST(train_usage_and_nan)
                   (const char *const[]){"train", g, "--data", d, "--algo", "bptt", "--online", "-o",
                                         "x", NULL},
                   "--online");
+    /* the message names the case at hand: eprop's reverse engine, not bptt */
+    struct cli_result m =
+        cli_run(NULL, (const char *const[]){"train", g, "--data", d, "--algo", "eprop", "--engine",
+                                            "reverse", "--online", "-o", "x", NULL});
+    ck_assert_int_eq(m.status, 2);
+    const char *usage = strstr(m.err, "\nusage:");
+    ck_assert_ptr_nonnull(usage);
+    char *first = strndup(m.err, (size_t)(usage - m.err)); /* the message, without the usage */
+    ck_assert_msg(strstr(first, "--engine reverse") && !strstr(first, "bptt"), "%s", m.err);
+    free(first);
+    cli_result_free(&m);
     expect_status(
         2, (const char *const[]){"train", g, "--task", "sinus", "--algo", "bptt", "-o", "x", NULL},
         "unknown task");

@@ -691,6 +691,16 @@ START_TEST(cli_sweep_tiny)
     ck_assert_str_eq(field(lines[4], 9, buf, sizeof buf), "2");  /* its depth */
     ck_assert_str_eq(field(lines[7], 6, buf, sizeof buf), "network");
     free(text);
+    /* the CSV gets the mode of every other output: 0666 less the umask */
+    mode_t mask = umask(022);
+    const char *out2 = tu_tmp("sweep-mode.csv");
+    r = run_ok((const char *const[]){"sweep", "--kind", "lif", "--depth", "1", "--width", "4",
+                                     "--seeds", "1", "--T", "5", "-o", out2, NULL});
+    cli_result_free(&r);
+    umask(mask);
+    struct stat st;
+    ck_assert_int_eq(stat(out2, &st), 0);
+    ck_assert_msg((st.st_mode & 0777) == 0644, "sweep wrote mode %o", st.st_mode & 0777);
 
     r = run_ok((const char *const[]){"sweep", "--kind", "leaky", "--depth", "2", "--width", "4",
                                      "--seeds", "2", "--T", "10", "--batch", "2", "--skip",

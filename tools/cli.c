@@ -62,6 +62,24 @@ int cli_grad_opts(const struct command *cmd, const char *algo, const char *engin
     return 0;
 }
 
+int cli_file_hash(const char *path, uint64_t *h)
+{
+    if (!path) return 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "%s: cannot read: %s\n", path, strerror(errno));
+        return -1;
+    }
+    unsigned char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        for (size_t i = 0; i < n; i++) *h = (*h ^ buf[i]) * 0x100000001b3ull;
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) fprintf(stderr, "%s: cannot read\n", path);
+    return bad ? -1 : 0;
+}
+
 static int parse_value(const struct command *cmd, const struct opt *o, const char *arg)
 {
     char *end = NULL;

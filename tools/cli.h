@@ -5,6 +5,7 @@
 #define TRELLIS_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "core/alloc.h"
 #include "core/error.h"
@@ -62,6 +63,12 @@ trl_graph *cli_graph(const char *path, trl_error *err);
  * together. 0 or EXIT_USAGE (printed). */
 int cli_grad_opts(const struct command *cmd, const char *algo, const char *engine,
                   trl_grad_opts *o);
+
+/* Folds the bytes of the file at path (nothing when path is NULL) into *h,
+ * 64-bit FNV-1a: what two processes compare to know they read the same
+ * files. 0, or -1 if it cannot be read (printed). */
+int cli_file_hash(const char *path, uint64_t *h);
+#define CLI_HASH_INIT 0xcbf29ce484222325ull
 
 extern const struct command cmd_validate, cmd_init, cmd_run, cmd_grad, cmd_data, cmd_train,
     cmd_compare, cmd_sweep, cmd_dot, cmd_bench;

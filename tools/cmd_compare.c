@@ -3,7 +3,7 @@
  * exact one (bptt) on the same graph, parameters and data, per tensor, per
  * node, per depth and for the whole network, with the time and trace memory
  * of each algorithm. The metrics and the depth are defined in
- * study/compare.h; tools/compare_cli.h says how undefined values print. */
+ * trellis.h (trl_compare); tools/compare_cli.h says how undefined values print. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,7 +13,8 @@
 /* ---- the table ---- */
 
 struct table {
-    const struct compare_report *r;
+    const trl_compare *c;
+    int n_algos;
     int name_w, algo_w; /* widths of the first column and of the algo column */
     bool any_late, any_undefined;
 };
@@ -28,7 +29,7 @@ static void ratio_cell(char *buf, size_t cap, double v)
         compare_cli_cell(buf, cap, v, 3);
 }
 
-static void print_metric_cells(struct table *t, const struct cmp_metrics *m)
+static void print_metric_cells(struct table *t, const trl_metrics *m)
 {
     char c[32], e[32], n[32], s[32];
     if (m->cosine == m->cosine)
@@ -53,17 +54,17 @@ static void print_metric_header(const struct table *t)
 
 /* The rows of one item: its label columns on the first, one row per algorithm. */
 static void print_item(struct table *t, const char *label, const char *cols,
-                       const struct compare_item *it)
+                       const trl_compare_item *it)
 {
-    for (int a = 0; a < t->r->n_algos; a++) {
+    for (int a = 0; a < t->n_algos; a++) {
         printf("  %-*s %s", t->name_w, a ? "" : label, a ? "" : cols);
         if (a) printf("%*s", (int)strlen(cols), "");
-        printf("  %-*s", t->algo_w, compare_algo_label(t->r->cost[a].algo));
+        printf("  %-*s", t->algo_w, trl_grad_label(&trl_compare_cost_of(t->c, a)->algo));
         print_metric_cells(t, &it->m[a]);
     }
 }
 
-static void depth_text(char *buf, size_t cap, const struct compare_item *it, struct table *t)
+static void depth_text(char *buf, size_t cap, const trl_compare_item *it, struct table *t)
 {
     if (it->depth < 0)
         snprintf(buf, cap, "none");
@@ -76,8 +77,8 @@ static void print_tensors(struct table *t)
 {
     printf("\nper tensor\n  %-*s %6s %8s", t->name_w, "tensor", "depth", "values");
     print_metric_header(t);
-    for (int k = 0; k < t->r->n_tensors; k++) {
-        const struct compare_item *it = &t->r->tensors[k];
+    for (int k = 0; k < trl_compare_count(t->c, TRL_GROUP_TENSOR); k++) {
+        const trl_compare_item *it = trl_compare_item_at(t->c, TRL_GROUP_TENSOR, k);
         char d[32], cols[64];
         depth_text(d, sizeof d, it, t);
         snprintf(cols, sizeof cols, "%6s %8zu", d, it->count);
@@ -90,11 +91,12 @@ static void print_nodes(struct table *t)
     printf("\nper node (its tensors concatenated; mean_z: mean output per unit and step)\n");
     printf("  %-*s %6s %8s %8s", t->name_w, "node", "depth", "values", "mean_z");
     print_metric_header(t);
-    for (int k = 0; k < t->r->n_nodes; k++) {
-        const struct compare_item *it = &t->r->nodes[k];
+    for (int k = 0; k < trl_compare_count(t->c, TRL_GROUP_NODE); k++) {
+        const trl_compare_item *it = trl_compare_item_at(t->c, TRL_GROUP_NODE, k);
         char d[32], cols[64];
         depth_text(d, sizeof d, it, t);
-        snprintf(cols, sizeof cols, "%6s %8zu %8.4f", d, it->count, t->r->mean_z[it->node]);
+        snprintf(cols, sizeof cols, "%6s %8zu %8.4f", d, it->count,
+                 trl_compare_mean_z(t->c, it->node));
         print_item(t, it->name, cols, it);
     }
 }
@@ -104,10 +106,12 @@ static void print_depths(struct table *t)
     printf("\nper depth (delay-0 edges to the loss; the tensors of a depth concatenated)\n");
     printf("  %-*s %7s %8s", t->name_w, "depth", "tensors", "values");
     print_metric_header(t);
-    for (int k = 0; k <= t->r->n_depths; k++) {
-        const struct compare_item *it = k < t->r->n_depths ? &t->r->depths[k] : &t->r->total;
+    const int n_depths = trl_compare_count(t->c, TRL_GROUP_DEPTH);
+    for (int k = 0; k <= n_depths; k++) {
+        const trl_compare_item *it = k < n_depths ? trl_compare_item_at(t->c, TRL_GROUP_DEPTH, k)
+                                                  : trl_compare_item_at(t->c, TRL_GROUP_TOTAL, 0);
         char d[32], cols[64];
-        if (k == t->r->n_depths)
+        if (k == n_depths)
             snprintf(d, sizeof d, "all");
         else
             depth_text(d, sizeof d, it, t);
@@ -116,49 +120,57 @@ static void print_depths(struct table *t)
     }
 }
 
-static void print_cost_row(const struct compare_cost *c, const char *note)
+static void print_cost_row(const trl_compare_cost *c, const char *note)
 {
     char tb[32], hb[32];
     compare_cli_bytes(tb, sizeof tb, c->trace_bytes);
     compare_cli_bytes(hb, sizeof hb, c->history_bytes);
-    printf("  %-14s %10.4f %12s %12s %14.8g%s\n", compare_algo_label(c->algo), c->seconds, tb, hb,
+    printf("  %-14s %10.4f %12s %12s %14.8g%s\n", trl_grad_label(&c->algo), c->seconds, tb, hb,
            c->loss, note);
 }
 
-static void print_costs(const struct compare_report *r)
+static void print_costs(const trl_compare *c)
 {
     printf("\ntime and memory (wall time of the gradient call; peak bytes allocated during it)\n");
     printf("  %-14s %10s %12s %12s %14s\n", "algo", "seconds", "traces", "history", "loss");
-    print_cost_row(&r->exact, "  (reference)");
-    for (int a = 0; a < r->n_algos; a++) print_cost_row(&r->cost[a], "");
+    print_cost_row(trl_compare_cost_of(c, -1), "  (reference)");
+    for (int a = 0; a < trl_compare_algo_count(c); a++)
+        print_cost_row(trl_compare_cost_of(c, a), "");
 }
 
-static int algo_width(const struct compare_report *r)
+static int algo_width(const trl_compare *c)
 {
     int w = 4;
-    for (int a = 0; a < r->n_algos; a++)
-        if ((int)strlen(compare_algo_label(r->cost[a].algo)) > w)
-            w = (int)strlen(compare_algo_label(r->cost[a].algo));
+    for (int a = 0; a < trl_compare_algo_count(c); a++) {
+        int n = (int)strlen(trl_grad_label(&trl_compare_cost_of(c, a)->algo));
+        if (n > w) w = n;
+    }
     return w;
 }
 
-static int name_width(const struct compare_report *r)
+static int name_width(const trl_compare *c)
 {
     int w = 6;
-    for (int k = 0; k < r->n_tensors; k++)
-        if ((int)strlen(r->tensors[k].name) > w) w = (int)strlen(r->tensors[k].name);
+    for (int k = 0; k < trl_compare_count(c, TRL_GROUP_TENSOR); k++) {
+        int n = (int)strlen(trl_compare_item_at(c, TRL_GROUP_TENSOR, k)->name);
+        if (n > w) w = n;
+    }
     return w;
 }
 
-static void print_text(const struct graph *g, const struct data *d, const struct compare_report *r)
+static void print_text(const trl_graph *g, const trl_data *d, const trl_compare *c)
 {
-    struct table t = {r, name_width(r), algo_width(r), false, false};
-    printf("%s: gradients against bptt (exact), %d samples x %d steps, %s\n", g->file, d->B, d->T,
-           TRL_PRECISION);
+    struct table t = {c, trl_compare_algo_count(c), name_width(c), algo_width(c), false, false};
+    trl_graph_info gi;
+    int B, T;
+    trl_graph_get_info(g, &gi);
+    trl_data_shape(d, &B, &T);
+    printf("%s: gradients against bptt (exact), %d samples x %d steps, %s\n", gi.file, B, T,
+           trl_precision());
     print_tensors(&t);
     print_nodes(&t);
     print_depths(&t);
-    print_costs(r);
+    print_costs(c);
     if (t.any_late || t.any_undefined) printf("\n");
     if (t.any_late)
         printf("* delayed_only: no path of delay-0 edges reaches the loss, so eprop's "
@@ -168,7 +180,7 @@ static void print_text(const struct graph *g, const struct data *d, const struct
 
 /* ---- JSON ---- */
 
-static json_t *metrics_json(const struct cmp_metrics *m)
+static json_t *metrics_json(const trl_metrics *m)
 {
     return json_pack("{s:o, s:o, s:o, s:o, s:o}", "cosine", compare_cli_json_real(m->cosine),
                      "rel_err", compare_cli_json_real(m->rel_err), "norm_ratio",
@@ -178,60 +190,70 @@ static json_t *metrics_json(const struct cmp_metrics *m)
 
 enum item_kind { ITEM_TENSOR, ITEM_NODE, ITEM_GROUP };
 
-static json_t *item_json(const struct graph *g, const struct compare_report *r,
-                         const struct compare_item *it, enum item_kind kind)
+static json_t *item_json(const trl_graph *g, const trl_compare *c, const trl_compare_item *it,
+                         enum item_kind kind)
 {
     json_t *o = json_object(), *by = json_object();
     if (kind == ITEM_TENSOR) {
+        trl_node_info ni;
+        trl_graph_node(g, it->node, &ni);
         json_object_set_new(o, "name", json_string(it->name));
-        json_object_set_new(o, "node", json_string(g->nodes[it->node].id));
+        json_object_set_new(o, "node", json_string(ni.id));
     } else if (kind == ITEM_NODE) {
         json_object_set_new(o, "id", json_string(it->name));
-        json_object_set_new(o, "mean_z", compare_cli_json_real(r->mean_z[it->node]));
+        json_object_set_new(o, "mean_z", compare_cli_json_real(trl_compare_mean_z(c, it->node)));
     }
     json_object_set_new(o, "depth", it->depth >= 0 ? json_integer(it->depth) : json_null());
     json_object_set_new(o, "delayed_only", json_boolean(it->delayed_only));
     json_object_set_new(o, "tensors", json_integer(it->n_tensors));
     json_object_set_new(o, "values", json_integer((json_int_t)it->count));
     json_object_set_new(o, "norm_exact", compare_cli_json_real(it->m[0].norm_exact));
-    for (int a = 0; a < r->n_algos; a++)
-        json_object_set_new(by, compare_algo_label(r->cost[a].algo), metrics_json(&it->m[a]));
+    for (int a = 0; a < trl_compare_algo_count(c); a++)
+        json_object_set_new(by, trl_grad_label(&trl_compare_cost_of(c, a)->algo),
+                            metrics_json(&it->m[a]));
     json_object_set_new(o, "algos", by);
     return o;
 }
 
-static json_t *items_json(const struct graph *g, const struct compare_report *r,
-                          const struct compare_item *items, int n, enum item_kind kind)
+static json_t *items_json(const trl_graph *g, const trl_compare *c, trl_compare_group group,
+                          enum item_kind kind)
 {
     json_t *a = json_array();
-    for (int k = 0; k < n; k++) json_array_append_new(a, item_json(g, r, &items[k], kind));
+    for (int k = 0; k < trl_compare_count(c, group); k++)
+        json_array_append_new(a, item_json(g, c, trl_compare_item_at(c, group, k), kind));
     return a;
 }
 
-static json_t *cost_json(const struct compare_cost *c)
+static json_t *cost_json(const trl_compare_cost *c)
 {
-    bool reverse = !grad_is_online(c->algo.algo, c->algo.engine);
-    return json_pack("{s:s, s:s, s:o, s:I, s:I, s:o}", "algo", grad_algo_names[c->algo.algo],
+    bool reverse = !trl_grad_is_online(&c->algo);
+    return json_pack("{s:s, s:s, s:o, s:I, s:I, s:o}", "algo", trl_algo_name(c->algo.algo),
                      "engine", reverse ? "reverse" : "online", "seconds",
                      compare_cli_json_real(c->seconds), "trace_bytes", (json_int_t)c->trace_bytes,
                      "history_bytes", (json_int_t)c->history_bytes, "loss",
                      compare_cli_json_real(c->loss));
 }
 
-static int print_json(const struct graph *g, const struct data *d, const struct compare_report *r)
+static int print_json(const trl_graph *g, const trl_data *d, const trl_compare *c)
 {
     json_t *algos = json_array(), *cost = json_array();
-    for (int a = 0; a < r->n_algos; a++)
-        json_array_append_new(algos, json_string(compare_algo_label(r->cost[a].algo)));
-    json_array_append_new(cost, cost_json(&r->exact));
-    for (int a = 0; a < r->n_algos; a++) json_array_append_new(cost, cost_json(&r->cost[a]));
-    json_t *o = json_pack("{s:s, s:s, s:i, s:i, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "graph",
-                          g->file, "precision", TRL_PRECISION, "batch", d->B, "steps", d->T,
-                          "exact", "bptt", "loss", compare_cli_json_real(r->exact.loss), "algos",
-                          algos, "tensors", items_json(g, r, r->tensors, r->n_tensors, ITEM_TENSOR),
-                          "nodes", items_json(g, r, r->nodes, r->n_nodes, ITEM_NODE), "depths",
-                          items_json(g, r, r->depths, r->n_depths, ITEM_GROUP), "total",
-                          item_json(g, r, &r->total, ITEM_GROUP), "cost", cost);
+    const int n_algos = trl_compare_algo_count(c);
+    for (int a = 0; a < n_algos; a++)
+        json_array_append_new(algos, json_string(trl_grad_label(&trl_compare_cost_of(c, a)->algo)));
+    for (int a = -1; a < n_algos; a++)
+        json_array_append_new(cost, cost_json(trl_compare_cost_of(c, a)));
+    trl_graph_info gi;
+    int B, T;
+    trl_graph_get_info(g, &gi);
+    trl_data_shape(d, &B, &T);
+    json_t *o = json_pack(
+        "{s:s, s:s, s:i, s:i, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "graph", gi.file,
+        "precision", trl_precision(), "batch", B, "steps", T, "exact", "bptt", "loss",
+        compare_cli_json_real(trl_compare_cost_of(c, -1)->loss), "algos", algos, "tensors",
+        items_json(g, c, TRL_GROUP_TENSOR, ITEM_TENSOR), "nodes",
+        items_json(g, c, TRL_GROUP_NODE, ITEM_NODE), "depths",
+        items_json(g, c, TRL_GROUP_DEPTH, ITEM_GROUP), "total",
+        item_json(g, c, trl_compare_item_at(c, TRL_GROUP_TOTAL, 0), ITEM_GROUP), "cost", cost);
     if (!o) return -1;
     int rc = json_dumpf(o, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
     printf("\n");
@@ -241,53 +263,46 @@ static int print_json(const struct graph *g, const struct data *d, const struct 
 
 /* ---- the command ---- */
 
-/* Loads params and data for g; NULL-free on failure with the errors printed. */
-static int load_inputs(const struct graph *g, const char *params_path, const char *data_path,
-                       trl_real **params, struct data **d)
+/* The parameters and data for g, or the exit status of the failure (printed). */
+static int load_inputs(const trl_graph *g, const char *params_path, const char *data_path,
+                       trl_params **params, trl_data **d, trl_error *err)
 {
-    struct trl_errors err;
-    trl_errors_init(&err, g->file);
-    if (g->loss_node < 0) {
-        trl_errors_add(&err, "/loss",
-                       "the graph has no loss; add \"loss\": {\"node\": ID, "
-                       "\"type\": \"mse\"} to compare gradients");
-        return cli_input_error(&err);
+    trl_graph_info gi;
+    trl_graph_get_info(g, &gi);
+    if (gi.loss_node < 0) {
+        fprintf(stderr,
+                "%s: /loss: the graph has no loss; add \"loss\": {\"node\": ID, \"type\": "
+                "\"mse\"} to compare gradients\n",
+                gi.file);
+        return EXIT_INPUT;
     }
-    trl_errors_init(&err, params_path);
-    *params = params_new(g);
-    if (!*params) {
-        trl_errors_add(&err, NULL, "out of memory for %zu parameters", g->n_param_values);
-        return cli_input_error(&err);
-    }
-    if (params_load(g, params_path, *params, &err)) return cli_input_error(&err);
-    trl_errors_init(&err, data_path);
-    *d = data_load(g, data_path, DATA_TARGET_REQUIRED, &err);
-    return *d ? EXIT_OK : cli_input_error(&err);
+    if (trl_params_new(g, params, err) != TRL_OK ||
+        trl_params_load(*params, params_path, err) != TRL_OK ||
+        trl_data_load(g, data_path, TRL_DATA_TARGET, d, err) != TRL_OK)
+        return cli_fail(err);
+    return EXIT_OK;
 }
 
 static int run_compare(const char *graph_path, const char *params_path, const char *data_path,
-                       const struct compare_algo *algos, int n_algos, bool as_json)
+                       const trl_grad_opts *algos, int n_algos, bool as_json)
 {
-    struct graph *g = cli_load_graph(graph_path);
-    if (!g) return EXIT_INPUT;
-    trl_real *params = NULL;
-    struct data *d = NULL;
-    int status = load_inputs(g, params_path, data_path, &params, &d);
-    if (status == EXIT_OK) {
-        struct trl_errors err;
-        trl_errors_init(&err, graph_path);
-        struct compare_report *r = compare_new(g, params, d, algos, n_algos, &err);
-        if (!r)
-            status = cli_input_error(&err);
-        else if (as_json)
-            status = print_json(g, d, r) ? EXIT_INPUT : EXIT_OK;
-        else
-            print_text(g, d, r);
-        compare_free(r);
-    }
-    trl_free(params);
-    data_free(d);
-    graph_free(g);
+    trl_error *err = trl_error_new();
+    trl_graph *g = err ? cli_graph(graph_path, err) : NULL;
+    trl_params *params = NULL;
+    trl_data *d = NULL;
+    trl_compare *c = NULL;
+    int status = g ? load_inputs(g, params_path, data_path, &params, &d, err) : EXIT_INPUT;
+    if (status == EXIT_OK && trl_compare_new(g, params, d, algos, n_algos, &c, err) != TRL_OK)
+        status = cli_fail(err);
+    else if (status == EXIT_OK && as_json)
+        status = print_json(g, d, c) ? EXIT_INPUT : EXIT_OK;
+    else if (status == EXIT_OK)
+        print_text(g, d, c);
+    trl_compare_free(c);
+    trl_params_free(params);
+    trl_data_free(d);
+    trl_graph_free(g);
+    trl_error_free(err);
     return status;
 }
 
@@ -309,7 +324,7 @@ static int compare_main(int argc, char **argv)
     if (n_pos != 1) return cli_usage_error(&cmd_compare, "expected one GRAPH file");
     if (!params_path) return cli_usage_error(&cmd_compare, "--params PARAMS is required");
     if (!data_path) return cli_usage_error(&cmd_compare, "--data DATA is required");
-    struct compare_algo algos[COMPARE_MAX_ALGOS];
+    trl_grad_opts algos[TRL_COMPARE_MAX];
     int n_algos = compare_cli_algos(&cmd_compare, algos_list, engine, algos);
     if (n_algos < 0) return EXIT_USAGE;
     return run_compare(pos[0], params_path, data_path, algos, n_algos, as_json);

@@ -1,15 +1,13 @@
 /* cmd_train.c - `trellis train`: train a graph on a built-in task or a data
  * file with bptt, rtrl or deep e-prop, with live progress, a log, evaluation
- * and checkpoints (train/train.h). */
-#include <math.h>
+ * and checkpoints (trl_trainer, trellis.h). */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "train/train.h"
-#include "tasks/task.h"
 #include "tools/cli.h"
+#include "tools/mpi.h"
 #include "tools/train_log.h"
 
 static volatile sig_atomic_t interrupted;
@@ -28,27 +26,6 @@ struct train_args {
     double lr, clip, rate_target, rate_weight, momentum;
     bool online, quiet;
 };
-
-/* Batches from a task: (seed, iteration) -> data. */
-struct task_source {
-    const struct task_kind *kind;
-};
-
-static struct data *task_batch(void *ctx, const struct graph *g, uint64_t seed, long iter, int B,
-                               struct trl_errors *err)
-{
-    const struct task_source *ts = ctx;
-    return task_data_new(ts->kind, g, seed, TASK_TRAIN, (uint64_t)iter, B, err);
-}
-
-/* Batches drawn from a data file. */
-static struct data *file_batch(void *ctx, const struct graph *g, uint64_t seed, long iter, int B,
-                               struct trl_errors *err)
-{
-    struct data *d = data_subset(g, ctx, seed, iter, B);
-    if (!d) trl_errors_add(err, NULL, "out of memory for a batch of %d", B);
-    return d;
-}
 
 static int parse_args(int argc, char **argv, struct train_args *a)
 {
@@ -95,9 +72,13 @@ static int parse_args(int argc, char **argv, struct train_args *a)
     if (a->engine &&
         (strcmp(a->algo, "eprop") || (strcmp(a->engine, "online") && strcmp(a->engine, "reverse"))))
         return cli_usage_error(&cmd_train, "--engine online|reverse goes with --algo eprop");
-    if (a->online && (!strcmp(a->algo, "bptt") || (a->engine && !strcmp(a->engine, "reverse"))))
+    if (a->online && !strcmp(a->algo, "bptt"))
         return cli_usage_error(&cmd_train, "--online needs --algo rtrl or eprop (online engine): "
                                            "bptt has no gradient before the sequence ends");
+    if (a->online && a->engine && !strcmp(a->engine, "reverse"))
+        return cli_usage_error(&cmd_train,
+                               "--online needs eprop's online engine: with --engine reverse eprop "
+                               "has no gradient before the sequence ends (drop --engine reverse)");
     if (strcmp(a->optimizer, "adam") && strcmp(a->optimizer, "sgd"))
         return cli_usage_error(&cmd_train, "--optimizer must be adam or sgd");
     if (a->iters < 1 || a->batch < 1 || a->val_batch < 1)
@@ -108,11 +89,6 @@ static int parse_args(int argc, char **argv, struct train_args *a)
     return 0;
 }
 
-static enum grad_algo algo_of(const char *s)
-{
-    return !strcmp(s, "bptt") ? GRAD_BPTT : !strcmp(s, "rtrl") ? GRAD_RTRL : GRAD_EPROP;
-}
-
 /* The default checkpoint path: OUT without ".safetensors", plus ".ckpt.safetensors". */
 static void default_checkpoint(const char *out, char *buf, size_t n)
 {
@@ -121,64 +97,144 @@ static void default_checkpoint(const char *out, char *buf, size_t n)
     snprintf(buf, n, "%.*s.ckpt.safetensors", (int)len, out);
 }
 
-struct run_ctx {
-    struct train_log *log;
-};
-
-static int on_iteration(void *ctx, const struct graph *g, const struct train_metrics *m)
+static int on_iteration(void *ctx, const trl_train_metrics *m)
 {
-    struct run_ctx *rc = ctx;
-    train_log_iteration(rc->log, g, m);
+    train_log_iteration(ctx, m);
     return interrupted;
 }
 
-static int load_sources(const struct train_args *a, const struct graph *g, struct task_source *ts,
-                        struct data **train_data, struct data **val, struct train_source *src)
+/* "sine, evidence, ..." */
+static void task_names(char *buf, size_t cap)
 {
-    struct trl_errors err;
-    trl_errors_init(&err, a->graph);
+    size_t len = 0;
+    buf[0] = 0;
+    for (int i = 0; i < trl_task_count() && len < cap; i++) {
+        trl_task_info ti;
+        trl_task_get(i, &ti);
+        len += (size_t)snprintf(buf + len, cap - len, "%s%s", i ? ", " : "", ti.name);
+    }
+}
+
+/* Prints a failure of the training itself as "trellis train: ..." lines. */
+static void print_train_errors(const trl_error *err)
+{
+    for (int i = 0; i < trl_error_count(err); i++) {
+        const char *path = NULL;
+        const char *msg = trl_error_at(err, i, &path, NULL, NULL);
+        fprintf(stderr, "trellis train: %s%s%s\n", path, *path ? ": " : "", msg);
+    }
+    int more = trl_error_total(err) - trl_error_count(err);
+    if (more > 0)
+        fprintf(stderr, "trellis train: %d more error%s not shown\n", more, more == 1 ? "" : "s");
+}
+
+/* The batches: a task and its validation set, or data files (*train_data,
+ * *val, freed by the caller). 0, or the exit status of the failure (printed). */
+static int set_sources(const struct train_args *a, const trl_graph *g, trl_trainer *t,
+                       trl_data **train_data, trl_data **val, trl_error *err)
+{
     if (a->task) {
-        ts->kind = task_find(a->task);
-        if (!ts->kind) {
+        if (trl_task_find(a->task) < 0) {
             char names[256];
-            task_list_names(names, sizeof names);
+            task_names(names, sizeof names);
             return cli_usage_error(&cmd_train, "unknown task \"%s\"; the tasks are %s", a->task,
                                    names);
         }
-        if (task_check_graph(ts->kind, g, &err) < 0) return cli_input_error(&err);
-        *val = task_data_new(ts->kind, g, a->seed, TASK_VAL, 0, a->val_batch, &err);
-        if (!*val) return cli_input_error(&err);
-        *src = (struct train_source){.batch = task_batch, .ctx = ts, .val = *val};
-        return 0;
+        return trl_trainer_set_task(t, a->task, a->val_batch, err) ? cli_fail(err) : 0;
     }
-    trl_errors_init(&err, a->data);
-    *train_data = data_load(g, a->data, DATA_TARGET_REQUIRED, &err);
-    if (!*train_data) return cli_input_error(&err);
-    if (a->val_data) {
-        trl_errors_init(&err, a->val_data);
-        *val = data_load(g, a->val_data, DATA_TARGET_REQUIRED, &err);
-        if (!*val) return cli_input_error(&err);
-    }
-    *src = (struct train_source){.batch = file_batch, .ctx = *train_data, .val = *val};
+    if (trl_data_load(g, a->data, TRL_DATA_TARGET, train_data, err) != TRL_OK ||
+        (a->val_data && trl_data_load(g, a->val_data, TRL_DATA_TARGET, val, err) != TRL_OK) ||
+        trl_trainer_set_data(t, *train_data, *val, err) != TRL_OK)
+        return cli_fail(err);
     return 0;
 }
 
-static int init_params(const struct train_args *a, const struct graph *g, trl_real *params,
-                       struct optim *o, long *start)
+/* The starting point: a checkpoint, a parameter file, or the seed's init. */
+static int init_params(const struct train_args *a, trl_trainer *t, trl_params *p, trl_error *err)
 {
-    struct trl_errors err;
-    if (a->resume) {
-        trl_errors_init(&err, a->resume);
-        if (train_checkpoint_load(g, params, o, start, a->resume, &err))
-            return cli_input_error(&err);
-        return 0;
+    trl_status s = a->resume ? trl_trainer_resume(t, a->resume, err)
+                   : a->init ? trl_params_load(p, a->init, err)
+                             : trl_params_init(p, a->seed, err);
+    return s == TRL_OK ? 0 : cli_fail(err);
+}
+
+static trl_train_config config_of(const struct train_args *a, const char *checkpoint)
+{
+    trl_train_config cfg = TRL_TRAIN_CONFIG_INIT;
+    trl_algo_parse(a->algo, &cfg.grad.algo, NULL); /* parse_args checked both */
+    if (a->engine) trl_engine_parse(a->engine, &cfg.grad.engine, NULL);
+    cfg.online = a->online;
+    cfg.optimizer = strcmp(a->optimizer, "sgd") ? TRL_OPTIM_ADAM : TRL_OPTIM_SGD;
+    cfg.lr = a->lr;
+    cfg.momentum = a->momentum;
+    cfg.clip = a->clip;
+    cfg.iters = a->iters;
+    cfg.batch = a->batch;
+    cfg.seed = a->seed;
+    cfg.rate_target_hz = a->rate_target;
+    cfg.rate_weight = a->rate_weight;
+    cfg.eval_every = a->eval_every;
+    cfg.checkpoint_every = a->checkpoint_every;
+    cfg.checkpoint_path = checkpoint;
+    return cfg;
+}
+
+/* Trains and writes the parameters; the exit status. */
+static int run_training(const struct train_args *a, const trl_train_config *cfg, trl_trainer *t,
+                        const trl_params *p, struct train_log *log, trl_error *err)
+{
+    train_log_start(log, cfg, a->task ? a->task : a->data, trl_trainer_iteration(t));
+    interrupted = 0;
+    struct sigaction sa = {.sa_handler = on_sigint}, old;
+    sigaction(SIGINT, &sa, &old);
+    trl_status s = trl_trainer_run(t, on_iteration, log, err);
+    sigaction(SIGINT, &old, NULL);
+    train_log_end(log);
+    if (s == TRL_STOPPED) {
+        if (cfg->checkpoint_path) /* NULL on mpirun ranks other than 0 */
+            fprintf(stderr, "\ninterrupted: checkpoint written to %s; continue with --resume %s\n",
+                    cfg->checkpoint_path, cfg->checkpoint_path);
+        return 130;
     }
-    if (a->init) {
-        trl_errors_init(&err, a->init);
-        if (params_load(g, a->init, params, &err)) return cli_input_error(&err);
-        return 0;
+    if (s != TRL_OK) {
+        print_train_errors(err);
+        if (cfg->checkpoint_path && access(cfg->checkpoint_path, F_OK) == 0)
+            fprintf(stderr, "trellis train: the last good checkpoint is %s (--resume it)\n",
+                    cfg->checkpoint_path);
+        return EXIT_INPUT;
     }
-    params_init(g, a->seed, params);
+    if (!a->out) return EXIT_OK; /* a rank other than 0 */
+    if (trl_params_save(p, a->out, err) != TRL_OK) return cli_fail(err);
+    if (!a->quiet) fprintf(stderr, "parameters written to %s\n", a->out);
+    return EXIT_OK;
+}
+
+/* Under mpirun (tools/mpi.h): every rank checks that it reads what rank 0
+ * reads and trains its shard of each batch; rank 0 alone prints, logs and
+ * writes. */
+static int join_ranks(struct train_args *a, const struct cli_mpi *mpi, trl_train_config *cfg)
+{
+    if (mpi->size <= 1) return 0;
+    uint64_t h = CLI_HASH_INIT;
+    const char *files[] = {a->graph, a->data, a->val_data, a->init, a->resume};
+    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++)
+        if (cli_file_hash(files[k], &h)) return EXIT_INPUT;
+    int rc = cli_mpi_same(mpi, "train", h);
+    if (rc) return rc;
+    if (a->online)
+        return cli_usage_error(&cmd_train, "--online updates the weights at every step of "
+                                           "every sample: it cannot be split over mpirun ranks");
+    if (a->batch < mpi->size)
+        return cli_usage_error(&cmd_train, "--batch %d is smaller than the %d ranks", a->batch,
+                               mpi->size);
+    cfg->shard = mpi->rank;
+    cfg->n_shards = mpi->size;
+    cfg->reduce = cli_mpi_sum;
+    if (mpi->rank == 0) return 0;
+    a->quiet = true;
+    a->log = NULL;
+    a->out = NULL;
+    cfg->checkpoint_path = NULL;
     return 0;
 }
 
@@ -194,93 +250,48 @@ static int train_main(int argc, char **argv)
                            .rate_target = 10};
     int rc = parse_args(argc, argv, &a);
     if (rc) return rc < 0 ? EXIT_OK : rc;
-    struct graph *g = cli_load_graph(a.graph);
-    if (!g) return EXIT_INPUT;
-    int status = EXIT_INPUT;
-    struct data *train_data = NULL, *val = NULL;
-    struct task_source ts = {0};
-    struct train_source src;
-    struct trl_errors err;
-    trl_errors_init(&err, a.graph);
-    trl_real *params = params_new(g);
-    struct optim *o = optim_new(g, strcmp(a.optimizer, "sgd") ? OPTIM_ADAM : OPTIM_SGD, a.lr);
-    struct train_log *log = NULL;
-    long start = 0;
+    struct cli_mpi mpi;
+    cli_mpi_start(&mpi);
     char ckpt[1024];
     default_checkpoint(a.out, ckpt, sizeof ckpt);
-    if (g->loss_node < 0) {
-        trl_errors_add(&err, "/loss", "the graph has no loss; add \"loss\" to train it");
-        status = cli_input_error(&err);
+    trl_train_config cfg = config_of(&a, a.checkpoint ? a.checkpoint : ckpt);
+    if ((rc = join_ranks(&a, &mpi, &cfg))) return cli_mpi_end(&mpi, rc);
+    trl_error *err = trl_error_new();
+    trl_graph *g = err ? cli_graph(a.graph, err) : NULL;
+    if (!g) {
+        trl_error_free(err);
+        return cli_mpi_end(&mpi, EXIT_INPUT);
+    }
+    int status = EXIT_INPUT;
+    trl_params *p = NULL;
+    trl_trainer *t = NULL;
+    trl_data *train_data = NULL, *val = NULL;
+    struct train_log *log = NULL;
+    trl_graph_info gi;
+    trl_graph_get_info(g, &gi);
+    if (gi.loss_node < 0) {
+        fprintf(stderr, "%s: /loss: the graph has no loss; add \"loss\" to train it\n", gi.file);
         goto done;
     }
-    if (!params || !o) {
-        fprintf(stderr, "trellis train: out of memory for %zu parameters\n", g->n_param_values);
+    if (trl_params_new(g, &p, err) != TRL_OK || trl_trainer_new(g, p, &cfg, &t, err) != TRL_OK) {
+        status = cli_fail(err);
         goto done;
     }
-    o->momentum = a.momentum;
-    if ((rc = load_sources(&a, g, &ts, &train_data, &val, &src)) ||
-        (rc = init_params(&a, g, params, o, &start))) {
+    if ((rc = set_sources(&a, g, t, &train_data, &val, err)) || (rc = init_params(&a, t, p, err))) {
         status = rc;
         goto done;
     }
-    struct train_config cfg = {.algo = algo_of(a.algo),
-                               .engine = a.engine && !strcmp(a.engine, "reverse")
-                                             ? GRAD_ENGINE_REVERSE
-                                             : GRAD_ENGINE_ONLINE,
-                               .online = a.online,
-                               .optimizer = o->kind,
-                               .lr = a.lr,
-                               .clip = a.clip,
-                               .iters = a.iters,
-                               .batch = a.batch,
-                               .seed = a.seed,
-                               .rate_target_hz = a.rate_target,
-                               .rate_weight = a.rate_weight,
-                               .eval_every = a.eval_every,
-                               .checkpoint_every = a.checkpoint_every,
-                               .checkpoint_path = a.checkpoint ? a.checkpoint : ckpt};
-    log = train_log_open(a.log, g, a.resume != NULL, a.quiet, &err);
-    if (!log) {
-        status = cli_input_error(&err);
-        goto done;
-    }
-    train_log_start(log, g, &cfg, a.task ? a.task : a.data, start);
-    struct run_ctx ctx = {.log = log};
-    interrupted = 0;
-    struct sigaction sa = {.sa_handler = on_sigint}, old;
-    sigaction(SIGINT, &sa, &old);
-    trl_errors_init(&err, "trellis train");
-    enum train_status ts_status =
-        train_run(g, params, o, &cfg, &src, start, on_iteration, &ctx, &err);
-    sigaction(SIGINT, &old, NULL);
-    train_log_end(log);
-    if (ts_status == TRAIN_FAILED) {
-        trl_errors_print(&err, stderr);
-        if (access(cfg.checkpoint_path, F_OK) == 0)
-            fprintf(stderr, "trellis train: the last good checkpoint is %s (--resume it)\n",
-                    cfg.checkpoint_path);
-        goto done;
-    }
-    if (ts_status == TRAIN_INTERRUPTED) {
-        fprintf(stderr, "\ninterrupted: checkpoint written to %s; continue with --resume %s\n",
-                cfg.checkpoint_path, cfg.checkpoint_path);
-        status = 130;
-        goto done;
-    }
-    if (params_save(g, params, PARAMS_ALL, NULL, a.out, &err)) {
-        status = cli_input_error(&err);
-        goto done;
-    }
-    if (!a.quiet) fprintf(stderr, "parameters written to %s\n", a.out);
-    status = EXIT_OK;
+    log = train_log_open(a.log, g, a.resume != NULL, a.quiet);
+    if (log) status = run_training(&a, &cfg, t, p, log, err);
 done:
     train_log_close(log);
-    optim_free(o);
-    trl_free(params);
-    data_free(train_data);
-    data_free(val);
-    graph_free(g);
-    return status;
+    trl_trainer_free(t);
+    trl_params_free(p);
+    trl_data_free(train_data);
+    trl_data_free(val);
+    trl_graph_free(g);
+    trl_error_free(err);
+    return cli_mpi_end(&mpi, status);
 }
 
 const struct command cmd_train = {

@@ -2,40 +2,25 @@
 #include "tools/compare_cli.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
-static int find_algo(const char *name, size_t len)
-{
-    for (int a = 0; a < 3; a++)
-        if (strlen(grad_algo_names[a]) == len && strncmp(name, grad_algo_names[a], len) == 0)
-            return a;
-    return -1;
-}
-
-static int parse_engine(const struct command *cmd, const char *engine, enum grad_engine *out)
-{
-    *out = GRAD_ENGINE_DEFAULT;
-    if (!engine) return 0;
-    if (strcmp(engine, "online") == 0)
-        *out = GRAD_ENGINE_ONLINE;
-    else if (strcmp(engine, "reverse") == 0)
-        *out = GRAD_ENGINE_REVERSE;
-    else
-        return cli_usage_error(cmd, "--engine must be online or reverse (got \"%s\")", engine);
-    return 0;
-}
-
 int compare_cli_algos(const struct command *cmd, const char *list, const char *engine,
-                      struct compare_algo *algos)
+                      trl_grad_opts algos[TRL_COMPARE_MAX])
 {
-    enum grad_engine eng;
-    if (parse_engine(cmd, engine, &eng)) return -1;
+    trl_engine eng = TRL_ENGINE_DEFAULT;
+    if (engine && trl_engine_parse(engine, &eng, NULL) != TRL_OK) {
+        cli_usage_error(cmd, "--engine must be online or reverse (got \"%s\")", engine);
+        return -1;
+    }
     int n = 0;
     bool seen[3] = {false, false, false}, eprop = false;
     for (const char *p = list;;) {
         size_t len = strcspn(p, ",");
-        int a = find_algo(p, len);
-        if (a < 0 || seen[a]) {
+        char name[16] = "";
+        trl_algo a = TRL_ALGO_BPTT;
+        if (len < sizeof name) memcpy(name, p, len);
+        if (len >= sizeof name || trl_algo_parse(name, &a, NULL) != TRL_OK || seen[a]) {
             cli_usage_error(cmd,
                             "--algos takes a comma-separated list of bptt, rtrl and eprop, "
                             "each at most once (got \"%s\")",
@@ -43,9 +28,10 @@ int compare_cli_algos(const struct command *cmd, const char *list, const char *e
             return -1;
         }
         seen[a] = true;
-        eprop = eprop || a == GRAD_EPROP;
-        algos[n++] =
-            (struct compare_algo){(enum grad_algo)a, a == GRAD_EPROP ? eng : GRAD_ENGINE_DEFAULT};
+        eprop = eprop || a == TRL_ALGO_EPROP;
+        algos[n] = (trl_grad_opts)TRL_GRAD_OPTS_INIT;
+        algos[n].algo = a;
+        algos[n++].engine = a == TRL_ALGO_EPROP ? eng : TRL_ENGINE_DEFAULT;
         if (!p[len]) break;
         p += len + 1;
     }

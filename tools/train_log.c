@@ -9,17 +9,18 @@
 #include <unistd.h>
 
 struct train_log {
+    const trl_graph *g;
     FILE *file;
     bool csv, tty, quiet, line_open;
     double last_draw;
     long every; /* plain output: a line every this many iterations */
 };
 
-struct train_log *train_log_open(const char *path, const struct graph *g, bool append, bool quiet,
-                                 struct trl_errors *err)
+struct train_log *train_log_open(const char *path, const trl_graph *g, bool append, bool quiet)
 {
     struct train_log *l = calloc(1, sizeof *l);
     if (!l) return NULL;
+    l->g = g;
     l->tty = isatty(STDOUT_FILENO);
     l->quiet = quiet;
     l->last_draw = -1;
@@ -29,8 +30,7 @@ struct train_log *train_log_open(const char *path, const struct graph *g, bool a
     bool fresh = !append || access(path, F_OK) != 0;
     l->file = fopen(path, fresh ? "w" : "a");
     if (!l->file) {
-        trl_errors_init(err, path);
-        trl_errors_add(err, NULL, "cannot write the log: %s", strerror(errno));
+        fprintf(stderr, "%s: cannot write the log: %s\n", path, strerror(errno));
         free(l);
         return NULL;
     }
@@ -39,26 +39,36 @@ struct train_log *train_log_open(const char *path, const struct graph *g, bool a
         fprintf(
             l->file,
             "iter,loss,reg_loss,accuracy,nmse,grad_norm,val_loss,val_accuracy,val_nmse,seconds");
-        for (int p = 0; p < g->n_params; p++)
-            if (g->params[p].trainable) fprintf(l->file, ",gnorm.%s", g->params[p].name);
-        for (int i = 0; i < g->n_nodes; i++)
-            if (g->nodes[i].op->spiking) fprintf(l->file, ",rate.%s", g->nodes[i].id);
+        trl_graph_info gi;
+        trl_graph_get_info(g, &gi);
+        for (int p = 0; p < gi.n_params; p++) {
+            trl_param_info pi;
+            trl_graph_param(g, p, &pi);
+            if (pi.trainable) fprintf(l->file, ",gnorm.%s", pi.name);
+        }
+        for (int i = 0; i < gi.n_nodes; i++) {
+            trl_node_info ni;
+            trl_graph_node(g, i, &ni);
+            if (ni.spiking) fprintf(l->file, ",rate.%s", ni.id);
+        }
         fprintf(l->file, "\n");
     }
     return l;
 }
 
-void train_log_start(struct train_log *l, const struct graph *g, const struct train_config *cfg,
-                     const char *source, long start)
+void train_log_start(struct train_log *l, const trl_train_config *cfg, const char *source,
+                     long start)
 {
-    static const char *const algos[] = {"bptt", "rtrl", "eprop"};
     l->every = cfg->iters / 20 > 0 ? cfg->iters / 20 : 1;
     if (l->quiet) return;
-    printf("training %s on %s: %s%s%s, %s lr %g, batch %d, %ld iterations%s (%s)\n", g->file,
-           source, algos[cfg->algo],
-           cfg->algo == GRAD_EPROP && cfg->engine == GRAD_ENGINE_REVERSE ? " (reverse engine)" : "",
-           cfg->online ? ", online updates" : "", cfg->optimizer == OPTIM_ADAM ? "adam" : "sgd",
-           cfg->lr, cfg->batch, cfg->iters, start ? " (resumed)" : "", TRL_PRECISION);
+    trl_graph_info gi;
+    trl_graph_get_info(l->g, &gi);
+    const trl_grad_opts *o = &cfg->grad;
+    printf("training %s on %s: %s%s%s, %s lr %g, batch %d, %ld iterations%s (%s)\n", gi.file,
+           source, trl_algo_name(o->algo),
+           o->algo == TRL_ALGO_EPROP && o->engine == TRL_ENGINE_REVERSE ? " (reverse engine)" : "",
+           cfg->online ? ", online updates" : "", cfg->optimizer == TRL_OPTIM_ADAM ? "adam" : "sgd",
+           cfg->lr, cfg->batch, cfg->iters, start ? " (resumed)" : "", trl_precision());
     if (start) printf("resuming at iteration %ld\n", start + 1);
     fflush(stdout);
 }
@@ -80,9 +90,11 @@ static void json_value(FILE *f, const char *key, double v, bool comma)
         fprintf(f, "null");
 }
 
-static void write_record(struct train_log *l, const struct graph *g, const struct train_metrics *m)
+static void write_record(struct train_log *l, const trl_train_metrics *m)
 {
     FILE *f = l->file;
+    trl_graph_info gi;
+    trl_graph_get_info(l->g, &gi);
     double vl = m->evaluated ? m->val_loss : NAN, va = m->evaluated ? m->val_accuracy : NAN;
     double vn = m->evaluated ? m->val_nmse : NAN;
     if (l->csv) {
@@ -90,10 +102,16 @@ static void write_record(struct train_log *l, const struct graph *g, const struc
         const double v[] = {m->loss, m->reg_loss, m->accuracy, m->nmse,   m->grad_norm,
                             vl,      va,          vn,          m->seconds};
         for (int k = 0; k < 9; k++) csv_value(f, v[k]);
-        for (int p = 0; p < g->n_params; p++)
-            if (g->params[p].trainable) csv_value(f, m->tensor_norm[p]);
-        for (int i = 0; i < g->n_nodes; i++)
-            if (g->nodes[i].op->spiking) csv_value(f, m->rate_hz[i]);
+        for (int p = 0; p < gi.n_params; p++) {
+            trl_param_info pi;
+            trl_graph_param(l->g, p, &pi);
+            if (pi.trainable) csv_value(f, m->tensor_norm[p]);
+        }
+        for (int i = 0; i < gi.n_nodes; i++) {
+            trl_node_info ni;
+            trl_graph_node(l->g, i, &ni);
+            if (ni.spiking) csv_value(f, m->rate_hz[i]);
+        }
         fprintf(f, "\n");
         return;
     }
@@ -108,17 +126,23 @@ static void write_record(struct train_log *l, const struct graph *g, const struc
     json_value(f, "val_nmse", vn, true);
     json_value(f, "seconds", m->seconds, true);
     fprintf(f, ", \"gnorm\": {");
-    for (int p = 0, first = 1; p < g->n_params; p++)
-        if (g->params[p].trainable) {
-            json_value(f, g->params[p].name, m->tensor_norm[p], !first);
+    for (int p = 0, first = 1; p < gi.n_params; p++) {
+        trl_param_info pi;
+        trl_graph_param(l->g, p, &pi);
+        if (pi.trainable) {
+            json_value(f, pi.name, m->tensor_norm[p], !first);
             first = 0;
         }
+    }
     fprintf(f, "}, \"rate_hz\": {");
-    for (int i = 0, first = 1; i < g->n_nodes; i++)
-        if (g->nodes[i].op->spiking) {
-            json_value(f, g->nodes[i].id, m->rate_hz[i], !first);
+    for (int i = 0, first = 1; i < gi.n_nodes; i++) {
+        trl_node_info ni;
+        trl_graph_node(l->g, i, &ni);
+        if (ni.spiking) {
+            json_value(f, ni.id, m->rate_hz[i], !first);
             first = 0;
         }
+    }
     fprintf(f, "}}\n");
 }
 
@@ -135,7 +159,7 @@ static void format_duration(double s, char *buf, size_t n)
 }
 
 /* "it 120/1000  loss 0.5121  acc 87.5%  val 0.48 / 85.0%  12.3 it/s  ETA 1m12s" */
-static void progress_text(const struct train_metrics *m, long done_this_run, char *buf, size_t n)
+static void progress_text(const trl_train_metrics *m, long done_this_run, char *buf, size_t n)
 {
     char eta[32], acc[32] = "", val[64] = "";
     double rate = m->seconds > 0 ? done_this_run / m->seconds : 0;
@@ -152,11 +176,11 @@ static void progress_text(const struct train_metrics *m, long done_this_run, cha
              acc, val, rate, eta);
 }
 
-void train_log_iteration(struct train_log *l, const struct graph *g, const struct train_metrics *m)
+void train_log_iteration(struct train_log *l, const trl_train_metrics *m)
 {
     static long first_iter = -1;
     if (first_iter < 0) first_iter = m->iter;
-    if (l->file) write_record(l, g, m);
+    if (l->file) write_record(l, m);
     if (l->quiet) return;
     char text[256];
     progress_text(m, m->iter - first_iter + 1, text, sizeof text);

@@ -9,16 +9,17 @@
 
 #include <stdbool.h>
 
-#include "train/train.h"
+#include "trellis.h"
 
 struct train_log;
 
-/* path may be NULL (no file). append: continue an existing log (--resume). */
-struct train_log *train_log_open(const char *path, const struct graph *g, bool append, bool quiet,
-                                 struct trl_errors *err);
-void train_log_start(struct train_log *l, const struct graph *g, const struct train_config *cfg,
-                     const char *source, long start);
-void train_log_iteration(struct train_log *l, const struct graph *g, const struct train_metrics *m);
+/* path may be NULL (no file). append: continue an existing log (--resume).
+ * NULL with the reason printed if the file cannot be opened. g must outlive
+ * the log. */
+struct train_log *train_log_open(const char *path, const trl_graph *g, bool append, bool quiet);
+void train_log_start(struct train_log *l, const trl_train_config *cfg, const char *source,
+                     long start);
+void train_log_iteration(struct train_log *l, const trl_train_metrics *m);
 /* Ends the progress line. */
 void train_log_end(struct train_log *l);
 void train_log_close(struct train_log *l);

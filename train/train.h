@@ -45,6 +45,17 @@ struct train_config {
     double rate_target_hz, rate_weight; /* rate_weight 0: no regulariser */
     long eval_every, checkpoint_every;  /* 0: never */
     const char *checkpoint_path;        /* where checkpoints go (NULL: none) */
+    /* Data parallelism (SPEC section 10): with n_shards > 1 this process
+     * computes shard `shard` of every batch and of the validation set (the
+     * samples shard_range gives it), and reduce sums a vector over every
+     * process in a fixed order, the sum on every process (0, or nonzero when
+     * it failed). The sums are the gradient, the loss, the firing counts and
+     * the scores of each batch, the rate regulariser's unit sums, the
+     * validation scores, and the callback's stop request, so every process
+     * makes the same update and the same decisions. */
+    int shard, n_shards;
+    int (*reduce)(void *ctx, double *values, size_t n);
+    void *reduce_ctx;
 };
 
 /* Where batches come from: a built-in task or a data file. */
@@ -94,6 +105,13 @@ double train_accuracy(const struct data *d, const trl_real *y, int K);
  * the mean per output over every masked step and sample (1 is as good as
  * predicting the mean; Bellec et al. 2020 ask for < 0.1 on the sine task). */
 double train_nmse(const struct data *d, const trl_real *y, int K);
+/* The same two scores from sums that add over shards of a batch:
+ * TRAIN_SCORE_SUMS(K) values (samples right and counted; per output the
+ * masked sums of target, target^2, mask and squared error), and back. The
+ * nmse from sums equals train_nmse's to rounding. */
+#define TRAIN_SCORE_SUMS(K) (2 + 4 * (size_t)(K))
+void train_score_sums(const struct data *d, const trl_real *y, int K, double *sums);
+void train_score_of(const double *sums, int K, double *accuracy, double *nmse);
 
 struct train_eval {
     double loss, accuracy, nmse; /* accuracy: cross_entropy only; nmse: mse only (else NaN) */
