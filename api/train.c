@@ -6,6 +6,7 @@
 
 #include "api/api.h"
 #include "core/alloc.h"
+#include "io/feedback.h"
 #include "kernels/parallel.h"
 #include "tasks/task.h"
 #include "train/train.h"
@@ -45,7 +46,14 @@ TRL_API trl_status trl_evaluate(const trl_graph *g, const trl_params *p, const t
 static trl_status check_config(const struct graph *g, const trl_train_config *c,
                                struct trl_errors *e)
 {
-    if (api_grad_check(&c->grad, e) != TRL_OK) return api_status(e);
+    if (api_grad_check_training(&c->grad, e) != TRL_OK) return api_status(e);
+    if (!(c->feedback_decay >= 0 && c->feedback_decay <= 1))
+        return api_fail(e, ERR_ARGUMENT, NULL, "the feedback decay must be from 0 to 1 (got %g)",
+                        c->feedback_decay);
+    if (c->feedback_decay != 0 && c->grad.feedback != TRL_FEEDBACK_ADAPTIVE)
+        return api_fail(e, ERR_ARGUMENT, NULL,
+                        "the feedback decay applies to adaptive feedback only (the feedback "
+                        "matrices do not change otherwise)");
     if (g->loss_node < 0)
         return api_fail(e, ERR_INPUT, "/loss",
                         "the graph has no loss; add \"loss\": {\"node\": ID, \"type\": \"mse\"} "
@@ -79,6 +87,8 @@ TRL_API trl_status trl_trainer_new(const trl_graph *g, trl_params *p, const trl_
     if (p->g != g->g)
         return api_fail(e, ERR_ARGUMENT, NULL, "the parameters belong to another graph");
     trl_status s = check_config(g->g, cfg, e);
+    trl_real **fb = NULL;
+    if (s == TRL_OK) s = api_feedback(&cfg->grad, p, &fb, e);
     if (s != TRL_OK) return s;
     trl_trainer *t = calloc(1, sizeof *t);
     if (!t) return api_fail(e, ERR_MEMORY, NULL, "out of memory");
@@ -99,6 +109,10 @@ TRL_API trl_status trl_trainer_new(const trl_graph *g, trl_params *p, const trl_
         .rate_weight = cfg->rate_weight,
         .eval_every = cfg->eval_every,
         .checkpoint_every = cfg->checkpoint_every,
+        .order = cfg->grad.order,
+        .feedback = fb,
+        .adaptive = cfg->grad.feedback == TRL_FEEDBACK_ADAPTIVE,
+        .feedback_decay = cfg->feedback_decay,
     };
     if (cfg->checkpoint_path) {
         t->checkpoint_path = strdup(cfg->checkpoint_path);
@@ -188,21 +202,31 @@ TRL_API trl_status trl_trainer_resume(trl_trainer *t, const char *checkpoint, tr
     API_NEED(e, t && checkpoint, "the trainer and the checkpoint");
     /* into copies, so that a checkpoint that fails leaves the trainer as it was */
     trl_real *values = trl_alloc(t->g->n_param_values + 1, sizeof *values, TRL_MEM_PARAMS);
+    trl_real **fb = feedback_copy(t->g, t->p->fb);
     struct optim *o = optim_new(t->g, t->o->kind, t->o->lr);
     long next = 0;
-    if (!values || !o) {
+    if (!values || !o || !fb) {
         trl_free(values);
+        feedback_free(t->g, fb);
         optim_free(o);
         return api_fail(e, ERR_MEMORY, NULL, "out of memory");
     }
     o->momentum = t->o->momentum;
-    if (train_checkpoint_load(t->g, values, o, &next, checkpoint, e)) {
+    if (train_checkpoint_load_all(t->g, values, fb, o, &next, checkpoint, e)) {
         trl_free(values);
+        feedback_free(t->g, fb);
         optim_free(o);
         return api_failed(e);
     }
     memcpy(t->p->values, values, t->g->n_param_values * sizeof *values);
     trl_free(values);
+    for (int k = 0; k < t->g->n_edges; k++) /* in place: the configuration points at them */
+        if (fb[k]) {
+            trl_real *m = feedback_matrix(t->g, t->p->fb, k);
+            if (m) memcpy(m, fb[k], t->g->params[t->g->edges[k].param].count * sizeof *m);
+        }
+    feedback_free(t->g, fb);
+    if (t->cfg.feedback) t->cfg.feedback = t->p->fb;
     optim_free(t->o);
     t->o = o;
     t->next = next;

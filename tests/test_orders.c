@@ -13,7 +13,13 @@
  *   random e-prop   in -> lif -> readout with only out.fb.lif: a hand-written
  *                   Bellec random e-prop (learning signal B = fb^T)
  *   adaptive        feedback_adapt on a 2x2 case by hand
- *   orders > 1      m-order online traces keep constant memory in T
+ *   plans           order 1's plan is today's; orders add crossing levels
+ *   public API      trl_grad with order and random feedback = the fixtures;
+ *                   random feedback without matrices is an input error;
+ *                   trl_params_init_feedback, save and load keep the
+ *                   matrices; gradients never hold them; the trainer's
+ *                   adaptive feedback moves each matrix by its edge's update,
+ *                   and its checkpoint holds them
  */
 #include <check.h>
 #include <math.h>
@@ -25,6 +31,7 @@
 #include "io/feedback.h"
 #include "tests/support/randgraph.h"
 #include "tests/support/testutil.h"
+#include "trellis.h"
 
 #ifdef TRL_F64
 #define TOL_FIXTURE 1e-6
@@ -475,6 +482,187 @@ START_TEST(order_plan_sizes)
 }
 END_TEST
 
+/* ---- the public API ---- */
+
+static void api_fixture(const char *name, const char *params_file, trl_graph **g, trl_params **p,
+                        trl_data **d, trl_error *err)
+{
+    ck_assert_int_eq(trl_graph_load(tu_fixture(name, "graph.json"), g, err), TRL_OK);
+    ck_assert_int_eq(trl_params_new(*g, p, err), TRL_OK);
+    ck_assert_int_eq(trl_params_load(*p, tu_fixture(name, params_file), err), TRL_OK);
+    ck_assert_int_eq(
+        trl_data_load(*g, tu_fixture(name, "data.safetensors"), TRL_DATA_TARGET, d, err), TRL_OK);
+}
+
+/* Result r against fixture file `expected` of `name`: every tensor within tol. */
+static void expect_result(const trl_result *r, const char *name, const char *expected)
+{
+    trl_result *want = NULL;
+    ck_assert_int_eq(trl_result_load(tu_fixture(name, expected), &want, NULL), TRL_OK);
+    ck_assert_int_eq(trl_result_count(r), trl_result_count(want));
+    for (int i = 0; i < trl_result_count(r); i++) {
+        trl_tensor a, b;
+        ck_assert_int_eq(trl_result_tensor(r, i, &a), TRL_OK);
+        ck_assert_msg(strstr(a.name, ".fb.") == NULL, "a gradient holds %s", a.name);
+        ck_assert_int_eq(trl_result_find(want, a.name, &b, NULL), TRL_OK);
+        size_t n = 1;
+        for (int k = 0; k < a.ndim; k++) n *= (size_t)a.shape[k];
+        ck_assert_msg(tu_rel_err(a.data, b.data, n) <= TOL_FIXTURE, "%s %s", name, a.name);
+    }
+    trl_result_free(want);
+}
+
+START_TEST(api_order_and_feedback)
+{
+    const char *name = tu_fixture_names[_i];
+    trl_error *err = trl_error_new();
+    trl_graph *g;
+    trl_params *p;
+    trl_data *d;
+    api_fixture(name, "params.safetensors", &g, &p, &d, err);
+    trl_grad_opts o = TRL_GRAD_OPTS_INIT;
+    o.algo = TRL_ALGO_EPROP;
+    o.order = 3;
+    trl_result *r = NULL;
+    ck_assert_msg(trl_grad(g, p, d, &o, &r, err) == TRL_OK, "%s", trl_error_message(err));
+#ifdef TRL_F64
+    expect_result(r, name, "grad_eprop_order3.safetensors");
+#endif
+    trl_result_free(r);
+    o.order = 1;
+    o.feedback = TRL_FEEDBACK_RANDOM; /* no matrices in params.safetensors */
+    ck_assert_int_eq(trl_grad(g, p, d, &o, &r, err), TRL_ERR_INPUT);
+    ck_assert_ptr_nonnull(strstr(trl_error_message(err), "trl_params_init_feedback"));
+    ck_assert_ptr_null(strstr(trl_error_message(err), "--"));
+    o.feedback = TRL_FEEDBACK_ADAPTIVE;
+    ck_assert_int_eq(trl_grad(g, p, d, &o, &r, err), TRL_ERR_ARGUMENT);
+    ck_assert_int_eq(trl_params_load(p, tu_fixture(name, "params_feedback.safetensors"), err),
+                     TRL_OK);
+    ck_assert_int_gt(trl_params_feedback_count(p), 0);
+    o.feedback = TRL_FEEDBACK_RANDOM;
+    o.algo = TRL_ALGO_BPTT;
+    ck_assert_msg(trl_grad(g, p, d, &o, &r, err) == TRL_OK, "%s", trl_error_message(err));
+#ifdef TRL_F64
+    expect_result(r, name, "grad_exact_feedback.safetensors");
+#endif
+    trl_result_free(r);
+    o.algo = TRL_ALGO_BPTT;
+    o.order = 2;
+    ck_assert_int_eq(trl_grad(g, p, d, &o, &r, err), TRL_ERR_ARGUMENT);
+    trl_data_free(d);
+    trl_params_free(p);
+    trl_graph_free(g);
+    trl_error_free(err);
+}
+END_TEST
+
+START_TEST(api_feedback_init_save_load)
+{
+    trl_error *err = trl_error_new();
+    trl_graph *g;
+    trl_params *p, *q;
+    ck_assert_int_eq(trl_graph_load(tu_fixture("dag_skip", "graph.json"), &g, err), TRL_OK);
+    ck_assert_int_eq(trl_params_new(g, &p, err), TRL_OK);
+    ck_assert_int_eq(trl_params_init(p, 4, err), TRL_OK);
+    ck_assert_int_eq(trl_params_feedback_count(p), 0);
+    ck_assert_int_eq(trl_params_init_feedback(p, 4, err), TRL_OK);
+    /* the fixture's params_feedback holds one per edge from a non-input */
+    ck_assert_int_eq(trl_params_load(p, tu_fixture("dag_skip", "params_feedback.safetensors"), err),
+                     TRL_OK);
+    const int want = trl_params_feedback_count(p);
+    ck_assert_int_eq(trl_params_init_feedback(p, 4, err), TRL_OK);
+    ck_assert_int_eq(trl_params_feedback_count(p), want);
+    trl_tensor t;
+    ck_assert_int_eq(trl_params_tensor(p, "pre.fb.mix.d2", &t, err), TRL_OK);
+    ck_assert_int_eq(t.ndim, 2);
+    ck_assert_int_eq(trl_params_tensor(p, "fast.fb.fast.d1", &t, err), TRL_OK);
+    for (int j = 0; j < t.shape[0]; j++) /* no_self: diagonal 0 */
+        ck_assert(t.data[j * t.shape[1] + j] == 0);
+    ck_assert_int_eq(trl_params_tensor(p, "fast.fb.sensor", &t, err), TRL_ERR_ARGUMENT);
+    ck_assert_int_eq(tu_tmp_init("orders"), 0);
+    ck_assert_int_eq(trl_params_save(p, tu_tmp("p.safetensors"), err), TRL_OK);
+    ck_assert_int_eq(trl_params_new(g, &q, err), TRL_OK);
+    ck_assert_int_eq(trl_params_load(q, tu_tmp("p.safetensors"), err), TRL_OK);
+    ck_assert_int_eq(trl_params_feedback_count(q), want);
+    trl_tensor a, b;
+    ck_assert_int_eq(trl_params_tensor(p, "out.fb.mix", &a, err), TRL_OK);
+    ck_assert_int_eq(trl_params_tensor(q, "out.fb.mix", &b, err), TRL_OK);
+    ck_assert(memcmp(a.data, b.data, 8 * sizeof(trl_real)) == 0);
+    const trl_real zeros[8] = {0};
+    ck_assert_int_eq(trl_params_set(q, "out.fb.mix", zeros, 8, err), TRL_OK);
+    ck_assert(b.data[0] == 0);
+    trl_params_free(q);
+    trl_params_free(p);
+    trl_graph_free(g);
+    trl_error_free(err);
+    tu_tmp_remove();
+}
+END_TEST
+
+/* Adaptive feedback in the trainer: with decay 0, every matrix moves by
+ * exactly its edge's update; with a decay, by the update minus decay * fb;
+ * the checkpoint holds the matrices. */
+START_TEST(api_trainer_adaptive)
+{
+    trl_error *err = trl_error_new();
+    trl_graph *g;
+    trl_params *p;
+    trl_data *d;
+    api_fixture("lif_eprop", "params_feedback.safetensors", &g, &p, &d, err);
+    trl_tensor w, fb;
+    ck_assert_int_eq(trl_params_tensor(p, "out.w.lif", &w, err), TRL_OK);
+    ck_assert_int_eq(trl_params_tensor(p, "out.fb.lif", &fb, err), TRL_OK);
+    trl_real w0[60], fb0[60];
+    memcpy(w0, w.data, sizeof w0);
+    memcpy(fb0, fb.data, sizeof fb0);
+    ck_assert_int_eq(tu_tmp_init("adaptive"), 0);
+    trl_train_config cfg = TRL_TRAIN_CONFIG_INIT;
+    cfg.grad.algo = TRL_ALGO_EPROP;
+    cfg.grad.feedback = TRL_FEEDBACK_ADAPTIVE;
+    cfg.optimizer = TRL_OPTIM_SGD;
+    cfg.momentum = 0;
+    cfg.iters = 1;
+    cfg.batch = 2;
+    cfg.feedback_decay = 0.25;
+    trl_trainer *t = NULL;
+    ck_assert_msg(trl_trainer_new(g, p, &cfg, &t, err) == TRL_OK, "%s", trl_error_message(err));
+    ck_assert_int_eq(trl_trainer_set_data(t, d, NULL, err), TRL_OK);
+    ck_assert_int_eq(trl_trainer_run(t, NULL, NULL, err), TRL_OK);
+    double moved = 0;
+    for (int k = 0; k < 60; k++) {
+        const double want = fb0[k] + (w.data[k] - w0[k]) - 0.25 * fb0[k];
+        ck_assert_double_eq_tol(fb.data[k], want, 1e-5);
+        moved += fabs((double)w.data[k] - w0[k]);
+    }
+    ck_assert_double_gt(moved, 0);
+    ck_assert_int_eq(trl_trainer_checkpoint(t, tu_tmp("ck.safetensors"), err), TRL_OK);
+    trl_result *ck = NULL;
+    trl_tensor saved;
+    ck_assert_int_eq(trl_result_load(tu_tmp("ck.safetensors"), &ck, err), TRL_OK);
+    ck_assert_int_eq(trl_result_find(ck, "out.fb.lif", &saved, err), TRL_OK);
+    ck_assert(memcmp(saved.data, fb.data, 60 * sizeof(trl_real)) == 0);
+    /* resume restores them */
+    fb.data[0] += 1;
+    ck_assert_int_eq(trl_trainer_resume(t, tu_tmp("ck.safetensors"), err), TRL_OK);
+    ck_assert(fb.data[0] == saved.data[0]);
+    trl_result_free(ck);
+    trl_trainer_free(t);
+    /* random feedback without matrices, and a decay without adaptive feedback */
+    trl_params *bare;
+    ck_assert_int_eq(trl_params_new(g, &bare, err), TRL_OK);
+    cfg.grad.feedback = TRL_FEEDBACK_RANDOM;
+    ck_assert_int_eq(trl_trainer_new(g, p, &cfg, &t, err), TRL_ERR_ARGUMENT);
+    cfg.feedback_decay = 0;
+    ck_assert_int_eq(trl_trainer_new(g, bare, &cfg, &t, err), TRL_ERR_INPUT);
+    trl_params_free(bare);
+    trl_data_free(d);
+    trl_params_free(p);
+    trl_graph_free(g);
+    trl_error_free(err);
+    tu_tmp_remove();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("orders");
@@ -494,6 +682,12 @@ int main(void)
     tcase_add_test(tr, bellec_random_eprop);
     tcase_add_test(tr, adaptive_rule_by_hand);
     suite_add_tcase(s, tr);
+    TCase *ta = tcase_create("public API");
+    tcase_set_timeout(ta, 120);
+    tcase_add_loop_test(ta, api_order_and_feedback, 0, 6);
+    tcase_add_test(ta, api_feedback_init_save_load);
+    tcase_add_test(ta, api_trainer_adaptive);
+    suite_add_tcase(s, ta);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
