@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io/feedback.h"
 #include "train/train.h"
 #include "tasks/task.h"
 #include "tools/cli.h"
@@ -27,6 +28,9 @@ struct train_args {
     int iters, batch, val_batch, eval_every, checkpoint_every;
     double lr, clip, rate_target, rate_weight, momentum;
     bool online, quiet;
+    struct cli_rule rule;
+    trl_grad_opts rule_opts; /* order and feedback (cli_rule_opts) */
+    double decay;
 };
 
 /* Batches from a task: (seed, iteration) -> data. */
@@ -48,6 +52,11 @@ static struct data *file_batch(void *ctx, const struct graph *g, uint64_t seed, 
     struct data *d = data_subset(g, ctx, seed, iter, B);
     if (!d) trl_errors_add(err, NULL, "out of memory for a batch of %d", B);
     return d;
+}
+
+static enum grad_algo algo_of(const char *s)
+{
+    return !strcmp(s, "bptt") ? GRAD_BPTT : !strcmp(s, "rtrl") ? GRAD_RTRL : GRAD_EPROP;
 }
 
 static int parse_args(int argc, char **argv, struct train_args *a)
@@ -79,6 +88,7 @@ static int parse_args(int argc, char **argv, struct train_args *a)
         {"--checkpoint", NULL, OPT_STRING, &a->checkpoint, NULL},
         {"--resume", NULL, OPT_STRING, &a->resume, NULL},
         {"--quiet", "-q", OPT_FLAG, &a->quiet, NULL},
+        CLI_RULE_OPTS(a->rule),
     };
     int rc =
         cli_parse(&cmd_train, argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), pos, &n_pos);
@@ -98,6 +108,8 @@ static int parse_args(int argc, char **argv, struct train_args *a)
     if (a->online && (!strcmp(a->algo, "bptt") || (a->engine && !strcmp(a->engine, "reverse"))))
         return cli_usage_error(&cmd_train, "--online needs --algo rtrl or eprop (online engine): "
                                            "bptt has no gradient before the sequence ends");
+    a->rule_opts.algo = (trl_algo)algo_of(a->algo);
+    if ((rc = cli_rule_opts(&cmd_train, &a->rule, true, &a->rule_opts, &a->decay))) return rc;
     if (strcmp(a->optimizer, "adam") && strcmp(a->optimizer, "sgd"))
         return cli_usage_error(&cmd_train, "--optimizer must be adam or sgd");
     if (a->iters < 1 || a->batch < 1 || a->val_batch < 1)
@@ -106,11 +118,6 @@ static int parse_args(int argc, char **argv, struct train_args *a)
         return cli_usage_error(&cmd_train,
                                "--lr must be > 0, --rate-weight and --rate-target >= 0");
     return 0;
-}
-
-static enum grad_algo algo_of(const char *s)
-{
-    return !strcmp(s, "bptt") ? GRAD_BPTT : !strcmp(s, "rtrl") ? GRAD_RTRL : GRAD_EPROP;
 }
 
 /* The default checkpoint path: OUT without ".safetensors", plus ".ckpt.safetensors". */
@@ -164,21 +171,22 @@ static int load_sources(const struct train_args *a, const struct graph *g, struc
 }
 
 static int init_params(const struct train_args *a, const struct graph *g, trl_real *params,
-                       struct optim *o, long *start)
+                       trl_real **fb, struct optim *o, long *start)
 {
     struct trl_errors err;
-    if (a->resume) {
-        trl_errors_init(&err, a->resume);
-        if (train_checkpoint_load(g, params, o, start, a->resume, &err))
-            return cli_input_error(&err);
-        return 0;
+    trl_errors_init(&err, a->resume ? a->resume : a->init ? a->init : a->graph);
+    if (a->resume && train_checkpoint_load_all(g, params, fb, o, start, a->resume, &err))
+        return cli_input_error(&err);
+    if (!a->resume && a->init && params_load_all(g, a->init, params, fb, &err))
+        return cli_input_error(&err);
+    if (!a->resume && !a->init) params_init(g, a->seed, params);
+    if (a->rule_opts.feedback != TRL_FEEDBACK_SYMMETRIC && !feedback_count(g, fb)) {
+        trl_errors_add(&err, NULL,
+                       "--feedback %s needs feedback matrices (n.fb.s) in --params "
+                       "and there are none; " CLI_FEEDBACK_HINT,
+                       a->rule.feedback);
+        return cli_input_error(&err);
     }
-    if (a->init) {
-        trl_errors_init(&err, a->init);
-        if (params_load(g, a->init, params, &err)) return cli_input_error(&err);
-        return 0;
-    }
-    params_init(g, a->seed, params);
     return 0;
 }
 
@@ -202,7 +210,7 @@ static int train_main(int argc, char **argv)
     struct train_source src;
     struct trl_errors err;
     trl_errors_init(&err, a.graph);
-    trl_real *params = params_new(g);
+    trl_real *params = params_new(g), **fb = feedback_new(g);
     struct optim *o = optim_new(g, strcmp(a.optimizer, "sgd") ? OPTIM_ADAM : OPTIM_SGD, a.lr);
     struct train_log *log = NULL;
     long start = 0;
@@ -213,13 +221,13 @@ static int train_main(int argc, char **argv)
         status = cli_input_error(&err);
         goto done;
     }
-    if (!params || !o) {
+    if (!params || !o || !fb) {
         fprintf(stderr, "trellis train: out of memory for %zu parameters\n", g->n_param_values);
         goto done;
     }
     o->momentum = a.momentum;
     if ((rc = load_sources(&a, g, &ts, &train_data, &val, &src)) ||
-        (rc = init_params(&a, g, params, o, &start))) {
+        (rc = init_params(&a, g, params, fb, o, &start))) {
         status = rc;
         goto done;
     }
@@ -238,7 +246,11 @@ static int train_main(int argc, char **argv)
                                .rate_weight = a.rate_weight,
                                .eval_every = a.eval_every,
                                .checkpoint_every = a.checkpoint_every,
-                               .checkpoint_path = a.checkpoint ? a.checkpoint : ckpt};
+                               .checkpoint_path = a.checkpoint ? a.checkpoint : ckpt,
+                               .order = a.rule_opts.order,
+                               .feedback = a.rule_opts.feedback ? fb : NULL,
+                               .adaptive = a.rule_opts.feedback == TRL_FEEDBACK_ADAPTIVE,
+                               .feedback_decay = a.decay};
     log = train_log_open(a.log, g, a.resume != NULL, a.quiet, &err);
     if (!log) {
         status = cli_input_error(&err);
@@ -267,7 +279,7 @@ static int train_main(int argc, char **argv)
         status = 130;
         goto done;
     }
-    if (params_save(g, params, PARAMS_ALL, NULL, a.out, &err)) {
+    if (params_save_all(g, params, fb, a.out, &err)) {
         status = cli_input_error(&err);
         goto done;
     }
@@ -277,6 +289,7 @@ done:
     train_log_close(log);
     optim_free(o);
     trl_free(params);
+    feedback_free(g, fb);
     data_free(train_data);
     data_free(val);
     graph_free(g);
@@ -303,6 +316,11 @@ const struct command cmd_train = {
         "  --algo ALGO            bptt, rtrl or eprop\n"
         "  --engine ENGINE        eprop: online (default) or reverse\n"
         "  --online               rtrl/eprop online: update the weights at every step\n"
+        "  --order M              eprop: m-order e-prop (default 1; M >= T: exact)\n"
+        "  --feedback MODE        symmetric (default), random (the n.fb.s matrices of\n"
+        "                         --params, from init --feedback random) or adaptive\n"
+        "                         (random, and each matrix follows its edge's updates)\n"
+        "  --feedback-decay L     adaptive: fb <- fb + dW - L fb after each update (0)\n"
         "optimisation:\n"
         "  --params INIT          start from these parameters (default: init with --seed)\n"
         "  --seed N               seed of init and of the batches (default 0)\n"
