@@ -30,6 +30,7 @@ struct trl_graph {
 struct trl_params {
     const struct graph *g;
     trl_real *values; /* g->n_param_values, laid out as graph->params */
+    trl_real **fb;    /* per edge: its feedback matrix or NULL (io/feedback.h) */
 };
 
 struct trl_data {
@@ -76,6 +77,13 @@ const struct task_kind *api_task(const char *name, struct trl_errors *e);
 
 /* trl_grad_check into e. */
 trl_status api_grad_check(const trl_grad_opts *o, struct trl_errors *e);
+/* The same for training, where adaptive feedback is allowed. */
+trl_status api_grad_check_training(const trl_grad_opts *o, struct trl_errors *e);
+/* The feedback matrices the options use: p's under random and adaptive
+ * (TRL_ERR_INPUT, saying how to make them, when p holds none), NULL under
+ * symmetric. */
+trl_status api_feedback(const trl_grad_opts *o, const struct trl_params *p, trl_real ***out,
+                        struct trl_errors *e);
 
 /* Sets OpenBLAS to one thread once, unless OPENBLAS_NUM_THREADS says
  * otherwise (trellis.h, thread safety). */

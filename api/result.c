@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "io/feedback.h"
 #include "core/alloc.h"
 #include "engines/grad.h"
 #include "engines/run.h"
@@ -242,8 +243,13 @@ TRL_API trl_status trl_grad(const trl_graph *tg, const trl_params *p, const trl_
     if (!block)
         return api_fail(e, ERR_MEMORY, NULL, "out of memory for a gradient of %zu values",
                         g->n_param_values);
+    trl_real **fb = NULL;
+    if (api_feedback(opts, p, &fb, e) != TRL_OK) {
+        trl_free(block);
+        return api_status(e);
+    }
     double rows[2] = {0, 0}, loss = 0;
-    struct grad_hooks hooks = {.trace_rows = rows};
+    struct grad_hooks hooks = {.trace_rows = rows, .order = opts->order, .feedback = fb};
     int before = par_call_threads(opts->threads);
     int rc = grad_compute_hooks(g, p->values, d, algo, engine, &hooks, block, &loss, e);
     par_call_threads(before);
@@ -309,7 +315,34 @@ TRL_API trl_status trl_grad_check(const trl_grad_opts *o, trl_error *err)
     return api_grad_check(o, e);
 }
 
+trl_status api_feedback(const trl_grad_opts *o, const struct trl_params *p, trl_real ***out,
+                        struct trl_errors *e)
+{
+    *out = NULL;
+    if (o->feedback == TRL_FEEDBACK_SYMMETRIC) return TRL_OK;
+    if (feedback_count(p->g, p->fb) == 0)
+        return api_fail(e, ERR_INPUT, NULL,
+                        "%s feedback needs feedback matrices (n.fb.s, n.fb.s.dD) in the "
+                        "parameters and they hold none; draw them with the initialisation's "
+                        "random feedback (trl_params_init_feedback)",
+                        o->feedback == TRL_FEEDBACK_RANDOM ? "random" : "adaptive");
+    *out = p->fb;
+    return TRL_OK;
+}
+
+static trl_status check_opts(const trl_grad_opts *o, bool training, struct trl_errors *e);
+
 trl_status api_grad_check(const trl_grad_opts *o, struct trl_errors *e)
+{
+    return check_opts(o, false, e);
+}
+
+trl_status api_grad_check_training(const trl_grad_opts *o, struct trl_errors *e)
+{
+    return check_opts(o, true, e);
+}
+
+static trl_status check_opts(const trl_grad_opts *o, bool training, struct trl_errors *e)
 {
     API_NEED(e, o, "the options");
     if ((unsigned)o->algo > TRL_ALGO_EPROP)
@@ -331,18 +364,18 @@ trl_status api_grad_check(const trl_grad_opts *o, struct trl_errors *e)
                         algo_names[o->algo]);
     if ((unsigned)o->feedback > TRL_FEEDBACK_ADAPTIVE)
         return api_fail(e, ERR_ARGUMENT, NULL, "unknown feedback mode %d", (int)o->feedback);
-    if (o->feedback == TRL_FEEDBACK_ADAPTIVE)
+    if (o->feedback == TRL_FEEDBACK_ADAPTIVE && !training)
         return api_fail(e, ERR_ARGUMENT, NULL,
                         "adaptive feedback is a training rule: a gradient takes symmetric or "
                         "random feedback");
     if (o->n_cotangent < 0 || (o->n_cotangent > 0 && !o->cotangent))
         return api_fail(e, ERR_ARGUMENT, NULL, "cotangent tensors missing for a count of %d",
                         o->n_cotangent);
-    /* the engines of SPEC v2 6.2-6.4 are not in this build yet */
-    if (o->order > 1 || o->feedback != TRL_FEEDBACK_SYMMETRIC || o->cotangent || o->input_grads)
+    /* the engines of SPEC v2 6.4 are not in this build yet */
+    if (o->cotangent || o->input_grads)
         return api_fail(e, ERR_ARGUMENT, NULL,
-                        "m-order e-prop, random feedback, cotangents and input gradients are "
-                        "not available in this version of the library");
+                        "cotangents and input gradients are not available in this version of "
+                        "the library");
     return TRL_OK;
 }
 

@@ -6,6 +6,7 @@
 
 #include "api/api.h"
 #include "core/alloc.h"
+#include "io/feedback.h"
 #include "kernels/parallel.h"
 #include "tasks/task.h"
 #include "train/train.h"
@@ -18,6 +19,7 @@ struct trl_trainer {
     struct optim *o;
     long next;
     int threads;
+    trl_feedback feedback; /* the configuration's; cfg.feedback follows p's matrices */
     const struct task_kind *task;
     struct data *task_val;               /* the task's validation set, owned */
     const struct data *train_data, *val; /* the caller's data sets */
@@ -45,7 +47,14 @@ TRL_API trl_status trl_evaluate(const trl_graph *g, const trl_params *p, const t
 static trl_status check_config(const struct graph *g, const trl_train_config *c,
                                struct trl_errors *e)
 {
-    if (api_grad_check(&c->grad, e) != TRL_OK) return api_status(e);
+    if (api_grad_check_training(&c->grad, e) != TRL_OK) return api_status(e);
+    if (!(c->feedback_decay >= 0 && c->feedback_decay <= 1))
+        return api_fail(e, ERR_ARGUMENT, NULL, "the feedback decay must be from 0 to 1 (got %g)",
+                        c->feedback_decay);
+    if (c->feedback_decay != 0 && c->grad.feedback != TRL_FEEDBACK_ADAPTIVE)
+        return api_fail(e, ERR_ARGUMENT, NULL,
+                        "the feedback decay applies to adaptive feedback only (the feedback "
+                        "matrices do not change otherwise)");
     if (g->loss_node < 0)
         return api_fail(e, ERR_INPUT, "/loss",
                         "the graph has no loss; add \"loss\": {\"node\": ID, \"type\": \"mse\"} "
@@ -91,6 +100,7 @@ TRL_API trl_status trl_trainer_new(const trl_graph *g, trl_params *p, const trl_
     t->g = g->g;
     t->p = p;
     t->threads = cfg->grad.threads;
+    t->feedback = cfg->grad.feedback;
     t->cfg = (struct train_config){
         .algo = api_algo(cfg->grad.algo),
         .engine = api_engine(cfg->grad.engine),
@@ -109,6 +119,10 @@ TRL_API trl_status trl_trainer_new(const trl_graph *g, trl_params *p, const trl_
         .n_shards = cfg->n_shards > 1 ? cfg->n_shards : 1,
         .reduce = cfg->reduce,
         .reduce_ctx = cfg->reduce_ctx,
+        .order = cfg->grad.order,
+        .feedback = NULL, /* the parameters' matrices, when the run starts */
+        .adaptive = cfg->grad.feedback == TRL_FEEDBACK_ADAPTIVE,
+        .feedback_decay = cfg->feedback_decay,
     };
     if (cfg->checkpoint_path) {
         t->checkpoint_path = strdup(cfg->checkpoint_path);
@@ -193,21 +207,30 @@ TRL_API trl_status trl_trainer_resume(trl_trainer *t, const char *checkpoint, tr
     API_NEED(e, t && checkpoint, "the trainer and the checkpoint");
     /* into copies, so that a checkpoint that fails leaves the trainer as it was */
     trl_real *values = trl_alloc(t->g->n_param_values + 1, sizeof *values, TRL_MEM_PARAMS);
+    trl_real **fb = feedback_copy(t->g, t->p->fb);
     struct optim *o = optim_new(t->g, t->o->kind, t->o->lr);
     long next = 0;
-    if (!values || !o) {
+    if (!values || !o || !fb) {
         trl_free(values);
+        feedback_free(t->g, fb);
         optim_free(o);
         return api_fail(e, ERR_MEMORY, NULL, "out of memory");
     }
     o->momentum = t->o->momentum;
-    if (train_checkpoint_load(t->g, values, o, &next, checkpoint, e)) {
+    if (train_checkpoint_load_all(t->g, values, fb, o, &next, checkpoint, e)) {
         trl_free(values);
+        feedback_free(t->g, fb);
         optim_free(o);
         return api_failed(e);
     }
     memcpy(t->p->values, values, t->g->n_param_values * sizeof *values);
     trl_free(values);
+    for (int k = 0; k < t->g->n_edges; k++) /* in place: tensors of p point at them */
+        if (fb[k]) {
+            trl_real *m = feedback_matrix(t->g, t->p->fb, k);
+            if (m) memcpy(m, fb[k], t->g->params[t->g->edges[k].param].count * sizeof *m);
+        }
+    feedback_free(t->g, fb);
     optim_free(t->o);
     t->o = o;
     t->next = next;
@@ -265,6 +288,17 @@ static int on_iteration(void *ctx, const struct graph *g, const struct train_met
     return t->cb(t->ctx, &pub);
 }
 
+/* Points the configuration at the parameters' feedback matrices as they are
+ * now (loaded, drawn or resumed after the trainer was made). */
+static trl_status bind_feedback(const trl_trainer *t, struct train_config *cfg,
+                                struct trl_errors *e)
+{
+    if (t->feedback == TRL_FEEDBACK_SYMMETRIC) return TRL_OK;
+    trl_grad_opts o = TRL_GRAD_OPTS_INIT;
+    o.feedback = t->feedback;
+    return api_feedback(&o, t->p, &cfg->feedback, e);
+}
+
 TRL_API trl_status trl_trainer_run(trl_trainer *t, trl_train_callback cb, void *ctx, trl_error *err)
 {
     struct trl_errors scratch, *e = api_errors(err, &scratch, t ? t->g->file : NULL);
@@ -272,6 +306,7 @@ TRL_API trl_status trl_trainer_run(trl_trainer *t, trl_train_callback cb, void *
     if (!t->task && !t->train_data)
         return api_fail(e, ERR_ARGUMENT, NULL,
                         "the trainer has no batches: give it a task or a data set first");
+    if (bind_feedback(t, &t->cfg, e) != TRL_OK) return api_status(e);
     struct train_source src = {.batch = t->task ? task_batch : file_batch, .ctx = t, .val = t->val};
     t->cb = cb;
     t->ctx = ctx;
@@ -288,7 +323,9 @@ TRL_API trl_status trl_trainer_checkpoint(const trl_trainer *t, const char *path
 {
     struct trl_errors scratch, *e = api_errors(err, &scratch, path);
     API_NEED(e, t && path, "the trainer and the path");
-    if (train_checkpoint_save(t->g, t->p->values, t->o, &t->cfg, t->next, path, e))
+    struct train_config cfg = t->cfg;
+    if (bind_feedback(t, &cfg, e) != TRL_OK) return api_status(e);
+    if (train_checkpoint_save(t->g, t->p->values, t->o, &cfg, t->next, path, e))
         return api_failed(e);
     return TRL_OK;
 }

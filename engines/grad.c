@@ -43,18 +43,26 @@ static int grad_engine(const struct graph *g, const trl_real *params, const stru
     return grad_reverse(g, params, d, prune, hooks, grad, loss, err);
 }
 
-int grad_chunk_size(const struct graph *g, enum grad_algo algo, enum grad_engine engine, int B)
+/* grad_chunk_size for m-order e-prop's traces (order). */
+static int chunk_size(const struct graph *g, enum grad_algo algo, enum grad_engine engine,
+                      int order, int B)
 {
     int threads = par_threads() < B ? par_threads() : B;
     int even = (B + threads - 1) / threads; /* one chunk per thread */
     if (!grad_is_online(algo, engine)) return even;
-    struct trace_plan *p = trace_plan_new(g, algo == GRAD_EPROP ? TRACE_EPROP : TRACE_RTRL);
+    struct trace_plan *p =
+        trace_plan_new_orders(g, algo == GRAD_EPROP ? TRACE_EPROP : TRACE_RTRL, NULL, order);
     if (!p) return even;
     size_t per_sample = trace_plan_values(p, g) * sizeof(trl_real);
     trace_plan_free(p);
     size_t budget = par_cache_bytes() / 2; /* half of one core's L2 */
     int fit = per_sample ? (int)(budget / per_sample) : even;
     return fit < 1 ? 1 : fit < even ? fit : even;
+}
+
+int grad_chunk_size(const struct graph *g, enum grad_algo algo, enum grad_engine engine, int B)
+{
+    return chunk_size(g, algo, engine, 1, B);
 }
 
 int grad_samples_held(const struct graph *g, enum grad_algo algo, enum grad_engine engine, int B)
@@ -171,7 +179,7 @@ int grad_compute_hooks(const struct graph *g, const trl_real *params, const stru
                        enum grad_algo algo, enum grad_engine engine, const struct grad_hooks *hooks,
                        trl_real *grad, double *loss, struct trl_errors *err)
 {
-    const int chunk = grad_chunk_size(g, algo, engine, d->B);
+    const int chunk = chunk_size(g, algo, engine, hooks ? hooks->order : 1, d->B);
     const int n_chunks = (d->B + chunk - 1) / chunk;
     if (n_chunks <= 1 || (hooks && hooks->on_step)) /* online updates: every sample sees each */
         return grad_engine(g, params, d, algo, engine, hooks, grad, loss, err);

@@ -27,8 +27,15 @@ enum grad_engine { GRAD_ENGINE_DEFAULT, GRAD_ENGINE_ONLINE, GRAD_ENGINE_REVERSE 
 
 extern const char *const grad_algo_names[3];
 
-/* What training adds to a gradient computation (all optional). */
+/* What training, m-order e-prop and feedback add to a gradient computation
+ * (all optional). */
 struct grad_hooks {
+    /* eprop: m-order e-prop (SPEC 6.2), the paths that cross at most
+     * order - 1 delayed edges; 0 or 1 is deep e-prop. */
+    int order;
+    /* Per edge: the matrix that carries credit back through it in place of
+     * its weights (SPEC 6.3), or NULL there; NULL: the weights everywhere. */
+    trl_real *const *feedback;
     /* Per node: a constant dL/dz [size] added at every step and sample, or
      * NULL (the firing-rate regulariser, Bellec et al. 2020). */
     trl_real *const *dz_const;

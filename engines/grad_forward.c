@@ -23,7 +23,12 @@
  * packed W_e diag(dz_p/dh_p) (kernels/packed.h), where [N][|theta|] made
  * the BLAS copy the whole parent trace at every step.
  * rtrl propagates every edge; e-prop only delay-0 edges, which is all it
- * takes to treat every delayed source as a constant.
+ * takes to treat every delayed source as a constant. m-order e-prop (SPEC
+ * 6.2) adds dense traces of k = 1..M-1 crossings, whose delayed edges read
+ * the source's trace of k - 1 crossings d steps back (trace_plan.h), and
+ * the loss node's traces of every k give the gradient's step terms. With
+ * feedback matrices (SPEC 6.3) the weights in every term above are the
+ * edge's feedback matrix: the credit path, not the forward values.
  *
  * The per-unit rows of OWNER and FACTORED slots are event-driven
  * (kernels/trace_rows.h): a row whose step is a pure decay (a spiking unit
@@ -64,12 +69,20 @@ struct forward {
     struct row_scratch w;    /* scratch of the event-driven rows (trace_rows.h) */
     trl_real *q;             /* scratch: one row of an owner's output sensitivity [K] */
     const struct grad_hooks *hooks;
+    trl_real *const *fb; /* per edge: feedback matrix or NULL (hooks), or NULL */
     trl_real *step_grad; /* with an on_step hook: this step's gradient term */
 };
 
 static const trl_real *param_values(const struct forward *f, int param)
 {
     return f->net->params + f->g->params[param].offset;
+}
+
+/* The matrix of edge e on the credit path: its feedback matrix, else W. */
+static const trl_real *credit_weights(const struct forward *f, int edge)
+{
+    if (f->fb && f->fb[edge]) return f->fb[edge];
+    return param_values(f, f->g->edges[edge].param);
 }
 
 static int slot_index(const struct forward *f, const struct trace_slot *s)
@@ -190,7 +203,7 @@ static void learning_signal(struct forward *f, const struct trace_slot *s, int t
     const struct graph *g = f->g;
     const struct graph_edge *e = &g->edges[s->edge];
     const int N = g->nodes[s->node].size, No = g->nodes[e->src].size;
-    const trl_real *W = param_values(f, e->param);
+    const trl_real *W = credit_weights(f, s->edge);
     for (int b = 0; b < f->B; b++) {
         trl_real *ls = f->lsig + (size_t)b * No;
         memset(ls, 0, (size_t)No * sizeof *ls);
@@ -269,7 +282,7 @@ TRL_HOT static void add_parent_term(struct forward *f, const struct trace_slot *
     const struct graph_node *m = &g->nodes[s->node], *p = &g->nodes[e->src];
     const int Nm = m->size, Np = p->size, Sp = p->op->n_state;
     const int P = (int)g->params[s->param].count, K = param_k(&g->params[s->param]);
-    const trl_real *W = param_values(f, e->param);
+    const trl_real *W = credit_weights(f, (int)(e - g->edges));
     const trl_real *dz = dzdh_at(f, e->src, t - e->delay) + (size_t)b * Sp * Np;
     const trl_real *ep = trace_at(f, sp, t - e->delay) + (size_t)b * sp->values;
     if (sp->kind == TRACE_OWNER) { /* dst[j*K+k][i] += alpha W[i][j] q[j][k]: a broadcast */
@@ -310,7 +323,7 @@ TRL_HOT static void add_parent_term(struct forward *f, const struct trace_slot *
          * dst[j*K+k][i] += A^T[j][i] F[j][k] */
         const struct graph_edge *eo = &g->edges[sp->edge];
         const int No = g->nodes[eo->src].size;
-        trl_gemm(CblasRowMajor, CblasTrans, CblasTrans, No, Nm, Np, 1, param_values(f, eo->param),
+        trl_gemm(CblasRowMajor, CblasTrans, CblasTrans, No, Nm, Np, 1, credit_weights(f, sp->edge),
                  No, f->Wd, Np, 0, f->A, Nm);
         const trl_real *sc = row_scale(f, sp, b);
         for (int j = 0; j < No; j++) {
@@ -335,8 +348,7 @@ TRL_HOT static void add_parent_term(struct forward *f, const struct trace_slot *
 static const struct trace_slot *carrying(const struct forward *f, const struct trace_slot *s,
                                          const struct graph_edge *e, int t)
 {
-    const struct trace_slot *sp = trace_plan_slot(f->plan, f->g, e->src, s->param);
-    return sp && trace_plan_propagates(f->plan, e) && t - e->delay >= 0 ? sp : NULL;
+    return t - e->delay >= 0 ? trace_plan_parent(f->plan, f->g, s, e) : NULL;
 }
 
 /* dst [P][N] = start + alpha (every carrying parent's term and, when m owns
@@ -371,7 +383,7 @@ TRL_HOT static void add_inputs(struct forward *f, const struct trace_slot *s, in
         const struct trace_slot *sp = carrying(f, s, e, t);
         if (sp && k != first) add_parent_term(f, s, e, sp, t, b, dst, alpha, NULL);
     }
-    if (q->node != s->node) return;
+    if (q->node != s->node || s->crossings) return; /* the direct term: no crossing */
     const trl_real *x = presynaptic(f, s->param, t) + (size_t)b * K;
     for (int j = 0; j < N; j++) /* dI_j/dW[j][k] = x_k: entry (j*K+k, j) */
         for (int k = 0; k < K; k++) dst[((size_t)j * K + k) * N + j] += alpha * x[k];
@@ -647,11 +659,17 @@ int grad_forward(const struct graph *g, const trl_real *params, const struct dat
                  bool prune_delayed, const struct grad_hooks *hooks, trl_real *grad, double *loss,
                  struct trl_errors *err)
 {
-    struct forward f = {.g = g, .d = d, .B = d->B, .hooks = hooks, .lsig_edge = -1};
+    struct forward f = {.g = g,
+                        .d = d,
+                        .B = d->B,
+                        .hooks = hooks,
+                        .fb = hooks ? hooks->feedback : NULL,
+                        .lsig_edge = -1};
     const char *name = prune_delayed ? "eprop" : "rtrl";
     bool *is_loss = loss_nodes(g, hooks);
-    f.plan =
-        is_loss ? trace_plan_new_for(g, prune_delayed ? TRACE_EPROP : TRACE_RTRL, is_loss) : NULL;
+    f.plan = is_loss ? trace_plan_new_orders(g, prune_delayed ? TRACE_EPROP : TRACE_RTRL, is_loss,
+                                             hooks ? hooks->order : 1)
+                     : NULL;
     trl_free(is_loss);
     if (!f.plan) {
         trl_errors_add(err, NULL,

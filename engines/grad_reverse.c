@@ -17,6 +17,14 @@
  * Weight gradients are one GEMM per edge over all steps at the end,
  * dL/dW = sum_t dL/dI(t)^T z_src(t - d), from the stored dL/dI history.
  *
+ * m-order e-prop (SPEC 6.2, order M): M adjoints per step, one per copy of
+ * the network (copy k: paths from the loss that crossed M-1-k delayed
+ * edges). The loss enters copy M-1; a delay-0 edge carries credit within a
+ * copy, a delayed edge of copy k into copy k-1 (none out of copy 0). The
+ * copies share the weights, so the stored dL/dI is their sum. With
+ * feedback matrices (SPEC 6.3) an edge's credit product uses its matrix in
+ * place of W.
+ *
  * Memory per sample and step (T_MEM_HISTORY): sum over nodes of
  * (S + 1) * size (h and z) + size for non-inputs (dL/dI).
  */
@@ -32,13 +40,14 @@ struct reverse {
     const struct data *d;
     struct net *net;
     bool prune_delayed;
+    int copies; /* M of m-order e-prop, else 1 */
     const struct grad_hooks *hooks;
-    trl_real **dz; /* per node: ring of dz_depth slots [B][N] of dL/dz */
+    trl_real **dz; /* per node and copy: ring of dz_depth slots [B][N] of dL/dz */
     int *dz_depth;
-    trl_real **dh_next;           /* per node: dL/dh(t+1) [B][S*N] */
-    trl_real **dI;                /* per non-input node: history [T][B][N] of dL/dI */
-    trl_real *dzdh, *J, *dh, *dy; /* scratch */
-    struct packed_weight *back;   /* per edge: W for dL/dz_src += dL/dI W (kernels/packed.h) */
+    trl_real **dh_next;                 /* per node and copy: dL/dh(t+1) [B][S*N] */
+    trl_real **dI;                      /* per non-input node: history [T][B][N] of dL/dI */
+    trl_real *dzdh, *J, *dh, *dy, *dI1; /* scratch; dI1: one copy's dL/dI [B][N] */
+    struct packed_weight *back; /* per edge: W for dL/dz_src += dL/dI W (kernels/packed.h) */
 };
 
 static void reverse_free(struct reverse *r)
@@ -57,6 +66,7 @@ static void reverse_free(struct reverse *r)
     trl_free(r->J);
     trl_free(r->dh);
     trl_free(r->dy);
+    trl_free(r->dI1);
     if (r->back)
         for (int k = 0; k < r->g->n_edges; k++) packed_free(&r->back[k]);
     trl_free(r->back);
@@ -72,9 +82,11 @@ static int alloc_back(struct reverse *r, const trl_real *params)
     if (!r->back) return -1;
     for (int k = 0; k < g->n_edges; k++) {
         const struct graph_edge *e = &g->edges[k];
-        const trl_real *W = params + g->params[e->param].offset;
+        trl_real *const *fb = r->hooks ? r->hooks->feedback : NULL;
+        const trl_real *W = fb && fb[k] ? fb[k] : params + g->params[e->param].offset;
         const int N = g->nodes[e->dst].size, K = g->nodes[e->src].size;
-        const bool used = !g->nodes[e->src].op->is_input && !(r->prune_delayed && e->delay > 0);
+        const bool used =
+            !g->nodes[e->src].op->is_input && !(r->prune_delayed && e->delay > 0 && r->copies == 1);
         if (!used || !packed_pays(r->d->B))
             r->back[k] = (struct packed_weight){
                 .w = W, .rows = N, .cols = K, .op = PACKED_W, .n_in = N, .n_out = K};
@@ -99,12 +111,13 @@ static int reverse_alloc(struct reverse *r, const trl_real *params)
         const struct graph_node *n = &g->nodes[i];
         const int depth = graph_max_out_delay(g, i) + 1;
         r->dz_depth[i] = depth;
-        r->dz[i] = trl_alloc((size_t)depth * B, (size_t)n->size * sizeof(trl_real), TRL_MEM_STATE);
+        r->dz[i] = trl_alloc((size_t)depth * B * r->copies, (size_t)n->size * sizeof(trl_real),
+                             TRL_MEM_STATE);
         if (!r->dz[i]) return -1;
         size_t state = (size_t)n->op->n_state * n->size;
         if (state * OP_MAX_STATE > big) big = state * OP_MAX_STATE;
         if (n->op->is_input) continue;
-        r->dh_next[i] = trl_alloc(B, state * sizeof(trl_real), TRL_MEM_STATE);
+        r->dh_next[i] = trl_alloc(B * r->copies, state * sizeof(trl_real), TRL_MEM_STATE);
         r->dI[i] = trl_alloc_uninit(trl_mul2(T, B), (size_t)n->size * sizeof(trl_real),
                                     TRL_MEM_HISTORY); /* written at every step */
         if (!r->dh_next[i] || !r->dI[i]) return -1;
@@ -113,15 +126,25 @@ static int reverse_alloc(struct reverse *r, const trl_real *params)
     r->J = trl_alloc(B, big * OP_MAX_STATE * sizeof(trl_real), TRL_MEM_STATE);
     r->dh = trl_alloc(B, big * sizeof(trl_real), TRL_MEM_STATE);
     r->dy = trl_alloc(B, big * sizeof(trl_real), TRL_MEM_STATE);
-    return r->dzdh && r->J && r->dh && r->dy ? alloc_back(r, params) : -1;
+    r->dI1 = trl_alloc(B, big * sizeof(trl_real), TRL_MEM_STATE);
+    return r->dzdh && r->J && r->dh && r->dy && r->dI1 ? alloc_back(r, params) : -1;
 }
 
-/* dL/dh(t) of node i into r->dh, from dL/dz(t) and dL/dh(t+1). */
-static void node_dh(struct reverse *r, int i, int t, const trl_real *dz)
+/* dz/dh(t) of node i into r->dzdh and, before the last step, J(t+1) (from
+ * h(t)) into r->J: shared by the copies. */
+static void node_jacobians(struct reverse *r, int i, int t)
+{
+    const struct graph_node *n = &r->g->nodes[i];
+    const int B = r->d->B, N = n->size;
+    n->op->output_jacobian(n->params, B, N, net_h(r->net, i, t), net_z(r->net, i, t), r->dzdh);
+    if (t + 1 < r->d->T) n->op->state_jacobian(n->params, B, N, net_h(r->net, i, t), r->J);
+}
+
+/* dL/dh(t) of node i into r->dh, from dL/dz(t) and dL/dh(t+1) (next). */
+static void node_dh(struct reverse *r, int i, int t, const trl_real *dz, const trl_real *next)
 {
     const struct graph_node *n = &r->g->nodes[i];
     const int B = r->d->B, N = n->size, S = n->op->n_state;
-    n->op->output_jacobian(n->params, B, N, net_h(r->net, i, t), net_z(r->net, i, t), r->dzdh);
     for (int b = 0; b < B; b++)
         for (int s = 0; s < S; s++) {
             const trl_real *dzdh = r->dzdh + ((size_t)b * S + s) * N, *dzb = dz + (size_t)b * N;
@@ -129,43 +152,38 @@ static void node_dh(struct reverse *r, int i, int t, const trl_real *dz)
             for (int j = 0; j < N; j++) dh[j] = dzdh[j] * dzb[j];
         }
     if (t + 1 >= r->d->T) return;
-    /* + J(t+1)^T dL/dh(t+1); J(t+1) is computed from h(t) */
-    n->op->state_jacobian(n->params, B, N, net_h(r->net, i, t), r->J);
+    /* + J(t+1)^T dL/dh(t+1) */
     for (int b = 0; b < B; b++)
         for (int c = 0; c < S; c++) {
             trl_real *dh = r->dh + ((size_t)b * S + c) * N;
             for (int s = 0; s < S; s++) {
                 const trl_real *J = r->J + ((size_t)b * S * S + (size_t)s * S + c) * N;
-                const trl_real *next = r->dh_next[i] + ((size_t)b * S + s) * N;
-                for (int j = 0; j < N; j++) dh[j] += J[j] * next[j];
+                const trl_real *nx = next + ((size_t)b * S + s) * N;
+                for (int j = 0; j < N; j++) dh[j] += J[j] * nx[j];
             }
         }
 }
 
-/* Step t of node i: its dL/dI(t), and dL/dz of its sources. */
-static void node_backward(struct reverse *r, int i, int t, double *loss)
+/* dL/dz of node i at step t in copy c. */
+static trl_real *dz_at(const struct reverse *r, int i, int t, int c)
+{
+    const size_t slot = (size_t)r->d->B * r->g->nodes[i].size;
+    return r->dz[i] + ((size_t)c * r->dz_depth[i] + (size_t)(t % r->dz_depth[i])) * slot;
+}
+
+/* Copy c of node i at step t (dz its dL/dz): dL/dI into dI, and dL/dz of its
+ * sources, in copy c through delay-0 edges (every edge for bptt), in copy
+ * c - 1 through delayed ones. */
+static void copy_backward(struct reverse *r, int i, int t, int c, trl_real *dz, trl_real *dI)
 {
     const struct graph *g = r->g;
     const struct graph_node *n = &g->nodes[i];
     const int B = r->d->B, N = n->size, S = n->op->n_state;
-    trl_real *dz = r->dz[i] + (size_t)(t % r->dz_depth[i]) * B * N;
-    if (i == g->loss_node) {
-        *loss += loss_step(g->loss_type, r->d, t, N, net_z(r->net, i, t), r->dy);
-        for (size_t k = 0; k < (size_t)B * N; k++) dz[k] += r->dy[k];
-    }
-    const trl_real *extra = r->hooks && r->hooks->dz_const ? r->hooks->dz_const[i] : NULL;
-    if (extra)
-        for (int b = 0; b < B; b++)
-            for (int j = 0; j < N; j++) dz[(size_t)b * N + j] += extra[j];
-    if (n->op->is_input) {
-        memset(dz, 0, (size_t)B * N * sizeof *dz);
-        return;
-    }
-    node_dh(r, i, t, dz);
+    trl_real *next = r->dh_next[i] + (size_t)c * B * S * N;
+    node_dh(r, i, t, dz, next);
     memset(dz, 0, (size_t)B * N * sizeof *dz); /* the slot is reused d steps earlier */
     trl_real dhdI[OP_MAX_STATE];
     n->op->input_jacobian(n->params, dhdI);
-    trl_real *dI = r->dI[i] + (size_t)t * B * N;
     for (int b = 0; b < B; b++) {
         trl_real *dIb = dI + (size_t)b * N;
         memset(dIb, 0, (size_t)N * sizeof *dIb);
@@ -175,14 +193,43 @@ static void node_backward(struct reverse *r, int i, int t, double *loss)
                 for (int j = 0; j < N; j++) dIb[j] += dhdI[s] * dh[j];
         }
     }
-    memcpy(r->dh_next[i], r->dh, (size_t)B * S * N * sizeof *r->dh);
+    memcpy(next, r->dh, (size_t)B * S * N * sizeof *r->dh);
     for (int k = 0; k < n->n_in; k++) {
         const struct graph_edge *e = &g->edges[n->in[k]];
         const struct graph_node *src = &g->nodes[e->src];
-        if (src->op->is_input || t - e->delay < 0 || (r->prune_delayed && e->delay > 0)) continue;
-        trl_real *dzs =
-            r->dz[e->src] + (size_t)((t - e->delay) % r->dz_depth[e->src]) * B * src->size;
-        packed_mul(&r->back[n->in[k]], B, dI, N, dzs, src->size);
+        const bool crosses = r->prune_delayed && e->delay > 0;
+        if (src->op->is_input || t - e->delay < 0 || (crosses && c == 0)) continue;
+        packed_mul(&r->back[n->in[k]], B, dI, N, dz_at(r, e->src, t - e->delay, c - crosses),
+                   src->size);
+    }
+}
+
+/* Step t of node i: its dL/dI(t) (summed over the copies), and dL/dz of its
+ * sources. */
+static void node_backward(struct reverse *r, int i, int t, double *loss)
+{
+    const struct graph *g = r->g;
+    const struct graph_node *n = &g->nodes[i];
+    const int B = r->d->B, N = n->size, last = r->copies - 1;
+    trl_real *dz = dz_at(r, i, t, last); /* the loss and the hooks' terms enter the last copy */
+    if (i == g->loss_node) {
+        *loss += loss_step(g->loss_type, r->d, t, N, net_z(r->net, i, t), r->dy);
+        for (size_t k = 0; k < (size_t)B * N; k++) dz[k] += r->dy[k];
+    }
+    const trl_real *extra = r->hooks && r->hooks->dz_const ? r->hooks->dz_const[i] : NULL;
+    if (extra)
+        for (int b = 0; b < B; b++)
+            for (int j = 0; j < N; j++) dz[(size_t)b * N + j] += extra[j];
+    if (n->op->is_input) {
+        for (int c = 0; c <= last; c++) memset(dz_at(r, i, t, c), 0, (size_t)B * N * sizeof *dz);
+        return;
+    }
+    node_jacobians(r, i, t);
+    trl_real *dI = r->dI[i] + (size_t)t * B * N;
+    copy_backward(r, i, t, last, dz, dI);
+    for (int c = last - 1; c >= 0; c--) {
+        copy_backward(r, i, t, c, dz_at(r, i, t, c), r->dI1);
+        for (size_t k = 0; k < (size_t)B * N; k++) dI[k] += r->dI1[k];
     }
 }
 
@@ -217,7 +264,9 @@ int grad_reverse(const struct graph *g, const trl_real *params, const struct dat
                  bool prune_delayed, const struct grad_hooks *hooks, trl_real *grad, double *loss,
                  struct trl_errors *err)
 {
-    struct reverse r = {.g = g, .d = d, .prune_delayed = prune_delayed, .hooks = hooks};
+    const int order = prune_delayed && hooks && hooks->order > 1 ? hooks->order : 1;
+    struct reverse r = {
+        .g = g, .d = d, .prune_delayed = prune_delayed, .copies = order, .hooks = hooks};
     if (reverse_alloc(&r, params)) {
         trl_errors_add(err, NULL, "out of memory for the history of %d x %d steps", d->B, d->T);
         reverse_free(&r);

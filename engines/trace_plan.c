@@ -8,6 +8,7 @@
  */
 #include "engines/trace_plan.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +37,67 @@ static void mark_reaches_loss(struct trace_plan *p, const struct graph *g, int *
             queue[tail++] = e->src;
         }
     }
+}
+
+/* m-order e-prop: per node, the fewest delayed edges on a path to a loss node
+ * (levels of delay-0 closures, up to orders - 1), and reaches_loss where that
+ * is within orders - 1. */
+static void count_loss_crossings(struct trace_plan *p, const struct graph *g, int *queue)
+{
+    int tail = 0, start = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        p->loss_crossings[i] = p->is_loss[i] ? 0 : INT_MAX;
+        if (p->is_loss[i]) queue[tail++] = i;
+    }
+    for (int level = 0; start < tail; level++) {
+        for (int h = start; h < tail; h++) { /* tail grows: the delay-0 closure */
+            const struct graph_node *n = &g->nodes[queue[h]];
+            for (int k = 0; k < n->n_in; k++) {
+                const struct graph_edge *e = &g->edges[n->in[k]];
+                if (e->delay != 0 || p->loss_crossings[e->src] != INT_MAX) continue;
+                p->loss_crossings[e->src] = level;
+                queue[tail++] = e->src;
+            }
+        }
+        const int end = tail;
+        for (int h = start; h < end && level + 1 < p->orders; h++) {
+            const struct graph_node *n = &g->nodes[queue[h]];
+            for (int k = 0; k < n->n_in; k++) {
+                const struct graph_edge *e = &g->edges[n->in[k]];
+                if (e->delay == 0 || p->loss_crossings[e->src] != INT_MAX) continue;
+                p->loss_crossings[e->src] = level + 1;
+                queue[tail++] = e->src;
+            }
+        }
+        start = end;
+    }
+    for (int i = 0; i < g->n_nodes; i++) p->reaches_loss[i] = p->loss_crossings[i] < p->orders;
+}
+
+/* The nodes of o's crossings-k slots (k >= 1): reached from the nodes of its
+ * crossings-(k-1) slots, prev, through one delayed edge and then delay-0
+ * edges, among those within orders-1-k crossings of the loss. Into out;
+ * returns how many. */
+static int next_crossing_set(const struct trace_plan *p, const struct graph *g, const int *prev,
+                             int n_prev, int k, int *out, int *seen, int stamp)
+{
+    const int budget = p->orders - 1 - k;
+    int tail = 0;
+    for (int pass = 0; pass < 2; pass++) { /* the delayed edges out of prev, then the closure */
+        const int *from = pass ? out : prev;
+        for (int h = 0; h < (pass ? tail : n_prev); h++) {
+            const struct graph_node *n = &g->nodes[from[h]];
+            for (int j = 0; j < n->n_out; j++) {
+                const struct graph_edge *e = &g->edges[n->out[j]];
+                if ((e->delay == 0) != pass || p->loss_crossings[e->dst] > budget ||
+                    seen[e->dst] == stamp)
+                    continue;
+                seen[e->dst] = stamp;
+                out[tail++] = e->dst;
+            }
+        }
+    }
+    return tail;
 }
 
 /* Nodes reached from o's children (stamped with `stamp`); returns how many
@@ -122,6 +184,7 @@ static int compare_slots(const void *a, const void *b)
 {
     const struct trace_slot *x = a, *y = b;
     if (x->order != y->order) return x->order - y->order;
+    if (x->crossings != y->crossings) return x->crossings - y->crossings;
     return x->param - y->param;
 }
 
@@ -137,48 +200,104 @@ static void trainable_ranges(const struct graph *g, int *first, int *count)
     }
 }
 
+/* Scratch of the crossings-k sets of m-order e-prop. */
+struct crossing_sets {
+    int *buf[2]; /* the sets of k - 1 and k, n_nodes + 1 each */
+    int *seen;   /* per node: the stamp of the last set it entered */
+    int stamp;
+};
+
+/* o's slots of crossings 1..orders-1, all DENSE (trace_plan.h), from the
+ * nodes r0[0..n0) of its crossings-0 slots: counted into *total, or, with
+ * fill, appended to p->slots. The last crossings are read by no delayed
+ * edge and keep one step. */
+static void higher_crossings(struct trace_plan *p, const struct graph *g, int o, const int *r0,
+                             int n0, struct crossing_sets *cs, const int *first, size_t count,
+                             bool fill, size_t *total)
+{
+    const int *prev = r0;
+    int n_prev = n0;
+    for (int k = 1; k < p->orders && n_prev > 0 && *total <= TRACE_PLAN_MAX_SLOTS; k++) {
+        int *out = cs->buf[k % 2];
+        const int n = next_crossing_set(p, g, prev, n_prev, k, out, cs->seen, ++cs->stamp);
+        *total += (size_t)n * count;
+        for (int i = first[o]; fill && i < g->n_params && g->params[i].node == o; i++) {
+            if (!g->params[i].trainable) continue;
+            for (int j = 0; j < n; j++) {
+                struct trace_slot *s = &p->slots[p->n_slots++];
+                const struct graph_node *m = &g->nodes[out[j]];
+                *s = (struct trace_slot){.node = out[j],
+                                         .crossings = k,
+                                         .param = i,
+                                         .kind = TRACE_DENSE,
+                                         .edge = -1,
+                                         .depth = k < p->orders - 1 ? p->depth[out[j]] : 1,
+                                         .values =
+                                             (size_t)m->op->n_state * m->size * g->params[i].count};
+            }
+        }
+        prev = out;
+        n_prev = n;
+    }
+}
+
 /* Two passes over the owners: count the slots (failing fast past the cap,
  * before anything is allocated), then allocate and fill them. */
 static int collect_slots(struct trace_plan *p, const struct graph *g, int *queue, int *mark)
 {
     int *first = trl_alloc((size_t)g->n_nodes, sizeof *first, TRL_MEM_MISC);
     int *count = trl_alloc((size_t)g->n_nodes, sizeof *count, TRL_MEM_MISC);
+    struct crossing_sets cs = {0};
     int rc = -1;
     if (!first || !count) goto done;
+    if (p->orders > 1) {
+        cs.buf[0] = trl_alloc(2 * ((size_t)g->n_nodes + 1), sizeof(int), TRL_MEM_MISC);
+        cs.seen = trl_alloc((size_t)g->n_nodes, sizeof(int), TRL_MEM_MISC);
+        if (!cs.buf[0] || !cs.seen) goto done;
+        cs.buf[1] = cs.buf[0] + g->n_nodes + 1;
+    }
     size_t total = 0;
     trainable_ranges(g, first, count);
-    for (int o = 0; o < g->n_nodes; o++) {
-        if (g->nodes[o].op->is_input || !p->reaches_loss[o] || !count[o]) continue;
-        int n = reach_from(p, g, o, queue, mark, o + 1);
-        total += (size_t)(n + (n > 0 && queue[0] == o ? 0 : 1)) * (size_t)count[o];
-        if (total > TRACE_PLAN_MAX_SLOTS) goto done;
-    }
-    for (int i = 0; i < g->n_nodes; i++) mark[i] = 0;
-    p->slots = trl_alloc(total + 1, sizeof *p->slots, TRL_MEM_MISC);
-    if (!p->slots) goto done;
-    for (int o = 0; o < g->n_nodes; o++) {
-        if (g->nodes[o].op->is_input || !p->reaches_loss[o] || !count[o]) continue;
-        int n = reach_from(p, g, o, queue, mark, o + 1);
-        bool returns = n > 0 && queue[0] == o;
-        if (!returns) queue[n++] = o; /* the owner carries its own trace */
-        for (int i = first[o]; i < g->n_params && g->params[i].node == o; i++) {
-            if (!g->params[i].trainable) continue;
-            for (int k = 0; k < n; k++) {
-                struct trace_slot *s = &p->slots[p->n_slots++];
-                s->node = queue[k];
-                s->param = i;
-                s->depth = p->depth[s->node];
-                classify(p, g, s, o, returns, mark, o + 1);
+    for (int fill = 0; fill < 2; fill++) {
+        if (fill) {
+            for (int i = 0; i < g->n_nodes; i++) mark[i] = 0;
+            p->slots = trl_alloc(total + 1, sizeof *p->slots, TRL_MEM_MISC);
+            if (!p->slots) goto done;
+        }
+        for (int o = 0; o < g->n_nodes; o++) {
+            if (g->nodes[o].op->is_input || !p->reaches_loss[o] || !count[o]) continue;
+            int n = reach_from(p, g, o, queue, mark, o + 1);
+            bool returns = n > 0 && queue[0] == o;
+            if (!returns) queue[n++] = o; /* the owner carries its own trace */
+            if (!fill) total += (size_t)n * (size_t)count[o];
+            for (int i = first[o]; fill && i < g->n_params && g->params[i].node == o; i++) {
+                if (!g->params[i].trainable) continue;
+                for (int k = 0; k < n; k++) {
+                    struct trace_slot *s = &p->slots[p->n_slots++];
+                    s->node = queue[k];
+                    s->param = i;
+                    s->depth = p->depth[s->node];
+                    classify(p, g, s, o, returns, mark, o + 1);
+                }
             }
+            size_t more = 0;
+            if (p->orders > 1)
+                higher_crossings(p, g, o, queue, n, &cs, first, (size_t)count[o], fill, &more);
+            if (!fill) total += more;
+            if (total > TRACE_PLAN_MAX_SLOTS) goto done;
         }
     }
     rc = 0;
 done:
     trl_free(first);
     trl_free(count);
+    trl_free(cs.buf[0]);
+    trl_free(cs.seen);
     return rc;
 }
 
+/* m-order e-prop reads every order but the last d steps back through a
+ * delayed edge: those keep 1 + the longest delay out of the node. */
 static void compute_depths(struct trace_plan *p, const struct graph *g)
 {
     for (int i = 0; i < g->n_nodes; i++) {
@@ -186,7 +305,7 @@ static void compute_depths(struct trace_plan *p, const struct graph *g)
         const struct graph_node *n = &g->nodes[i];
         for (int k = 0; k < n->n_out; k++) {
             const struct graph_edge *e = &g->edges[n->out[k]];
-            if (trace_plan_propagates(p, e) && e->delay > d) d = e->delay;
+            if ((p->orders > 1 || trace_plan_propagates(p, e)) && e->delay > d) d = e->delay;
         }
         p->depth[i] = 1 + d;
     }
@@ -200,23 +319,38 @@ struct trace_plan *trace_plan_new(const struct graph *g, enum trace_algo algo)
 struct trace_plan *trace_plan_new_for(const struct graph *g, enum trace_algo algo,
                                       const bool *loss_nodes)
 {
+    return trace_plan_new_orders(g, algo, loss_nodes, 1);
+}
+
+struct trace_plan *trace_plan_new_orders(const struct graph *g, enum trace_algo algo,
+                                         const bool *loss_nodes, int orders)
+{
     struct trace_plan *p = trl_alloc(1, sizeof *p, TRL_MEM_MISC);
     int *queue = trl_alloc((size_t)g->n_nodes + 1, sizeof *queue, TRL_MEM_MISC);
     int *mark = trl_alloc((size_t)g->n_nodes, sizeof *mark, TRL_MEM_MISC);
     int *pos = schedule_position(g);
     if (!p || !queue || !mark || !pos) goto fail;
     p->algo = algo;
+    p->orders = algo == TRACE_EPROP && orders > 1 ? orders : 1;
+    p->loss_crossings = trl_alloc((size_t)g->n_nodes, sizeof *p->loss_crossings, TRL_MEM_MISC);
     p->reaches_loss = trl_alloc((size_t)g->n_nodes, sizeof *p->reaches_loss, TRL_MEM_MISC);
     p->is_loss = trl_alloc((size_t)g->n_nodes, sizeof *p->is_loss, TRL_MEM_MISC);
     p->depth = trl_alloc((size_t)g->n_nodes, sizeof *p->depth, TRL_MEM_MISC);
     p->first_slot = trl_alloc((size_t)g->n_nodes, sizeof *p->first_slot, TRL_MEM_MISC);
     p->n_node_slots = trl_alloc((size_t)g->n_nodes, sizeof *p->n_node_slots, TRL_MEM_MISC);
-    if (!p->reaches_loss || !p->is_loss || !p->depth || !p->first_slot || !p->n_node_slots)
+    if (!p->reaches_loss || !p->is_loss || !p->depth || !p->first_slot || !p->n_node_slots ||
+        !p->loss_crossings)
         goto fail;
     for (int i = 0; i < g->n_nodes; i++)
         p->is_loss[i] = loss_nodes ? loss_nodes[i] : i == g->loss_node;
     compute_depths(p, g);
-    mark_reaches_loss(p, g, queue);
+    if (p->orders > 1) {
+        count_loss_crossings(p, g, queue);
+    } else {
+        mark_reaches_loss(p, g, queue);
+        for (int i = 0; i < g->n_nodes; i++)
+            p->loss_crossings[i] = p->reaches_loss[i] ? 0 : INT_MAX;
+    }
     if (collect_slots(p, g, queue, mark)) goto fail;
     for (int i = 0; i < p->n_slots; i++) p->slots[i].order = pos[p->slots[i].node];
     qsort(p->slots, (size_t)p->n_slots, sizeof *p->slots, compare_slots);
@@ -245,23 +379,48 @@ void trace_plan_free(struct trace_plan *p)
     trl_free(p->depth);
     trl_free(p->reaches_loss);
     trl_free(p->is_loss);
+    trl_free(p->loss_crossings);
     trl_free(p);
+}
+
+const struct trace_slot *trace_plan_slot_at(const struct trace_plan *p, int node, int param,
+                                            int crossings)
+{
+    int lo = p->first_slot[node], hi = lo + p->n_node_slots[node] - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        const struct trace_slot *s = &p->slots[mid];
+        if (s->crossings == crossings && s->param == param) return s;
+        if (s->crossings < crossings || (s->crossings == crossings && s->param < param))
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return NULL;
 }
 
 const struct trace_slot *trace_plan_slot(const struct trace_plan *p, const struct graph *g,
                                          int node, int param)
 {
     (void)g;
-    int lo = p->first_slot[node], hi = lo + p->n_node_slots[node] - 1;
-    while (lo <= hi) {
-        int mid = lo + (hi - lo) / 2;
-        if (p->slots[mid].param == param) return &p->slots[mid];
-        if (p->slots[mid].param < param)
-            lo = mid + 1;
-        else
-            hi = mid - 1;
-    }
-    return NULL;
+    return trace_plan_slot_at(p, node, param, 0);
+}
+
+const struct trace_slot *trace_plan_parent(const struct trace_plan *p, const struct graph *g,
+                                           const struct trace_slot *s, const struct graph_edge *e)
+{
+    (void)g;
+    if (trace_plan_propagates(p, e)) return trace_plan_slot_at(p, e->src, s->param, s->crossings);
+    return s->crossings > 0 ? trace_plan_slot_at(p, e->src, s->param, s->crossings - 1) : NULL;
+}
+
+size_t trace_plan_crossing_values(const struct trace_plan *p, int k)
+{
+    size_t v = 0;
+    for (int i = 0; i < p->n_slots; i++)
+        if (p->slots[i].crossings == k)
+            v += p->slots[i].values * (size_t)p->slots[i].depth + p->slots[i].row_scales;
+    return v;
 }
 
 size_t trace_plan_node_values(const struct trace_plan *p, const struct graph *g, int node)
@@ -314,8 +473,8 @@ static double slot_macs(const struct trace_plan *p, const struct graph *g,
         macs = S * m->size * P * (S + 1);
         for (int k = 0; k < m->n_in; k++) {
             const struct graph_edge *e = &g->edges[m->in[k]];
-            const struct trace_slot *sp = trace_plan_slot(p, g, e->src, s->param);
-            if (sp && trace_plan_propagates(p, e)) macs += parent_term_macs(p, g, s, sp);
+            const struct trace_slot *sp = trace_plan_parent(p, g, s, e);
+            if (sp) macs += parent_term_macs(p, g, s, sp);
         }
     }
     if (p->is_loss[s->node]) { /* the gradient's step term */

@@ -32,6 +32,14 @@
  * (FACTORED), twice N_o at a loss node, whose gradient terms of resting
  * rows gather in one coefficient per row (grad_forward.c).
  *
+ * m-order e-prop (SPEC 6.2, orders M > 1): a slot also has a number of
+ * crossings k = 0..M-1, the delayed edges its paths crossed. The crossings-0
+ * slots are the ones above; a crossings-k slot (k >= 1) is DENSE, exists
+ * where a path from the owner crossing exactly k delayed edges arrives and
+ * the loss is within M-1-k further crossings, and adds for every delayed
+ * edge c -> m the term of c's crossings-(k-1) slot d steps back. Slots that
+ * such a term reads keep 1 + the longest delay out of their node.
+ *
  * validate reports these counts, and the engines allocate exactly them.
  */
 #ifndef TRELLIS_TRACE_PLAN_H
@@ -54,9 +62,10 @@ enum trace_algo {
 };
 
 struct trace_slot {
-    int node;  /* m */
-    int order; /* m's position in the schedule (slots are sorted by it) */
-    int param; /* theta: index into graph->params */
+    int node;      /* m */
+    int order;     /* m's position in the schedule (slots are sorted by it) */
+    int crossings; /* m-order e-prop: delayed edges its paths crossed (0 otherwise) */
+    int param;     /* theta: index into graph->params */
     enum trace_kind kind;
     unsigned synapse_rows; /* OWNER: state rows kept per synapse (bit r); others presynaptic */
     int edge;              /* FACTORED: the edge owner -> m */
@@ -67,6 +76,8 @@ struct trace_slot {
 
 struct trace_plan {
     enum trace_algo algo;
+    int orders;          /* M of m-order e-prop: crossings 0..M-1 (1 for rtrl, deep e-prop) */
+    int *loss_crossings; /* per node: fewest delayed edges on a path to a loss node */
     int n_slots;
     struct trace_slot *slots; /* grouped by node in schedule order, then by param */
     int *first_slot;          /* per node: its first slot, slots of a node are contiguous */
@@ -83,10 +94,23 @@ struct trace_plan *trace_plan_new(const struct graph *g, enum trace_algo algo);
  * (the firing-rate regulariser adds its spiking nodes). */
 struct trace_plan *trace_plan_new_for(const struct graph *g, enum trace_algo algo,
                                       const bool *loss_nodes);
+/* m-order e-prop (TRACE_EPROP, orders >= 1; SPEC 6.2). */
+struct trace_plan *trace_plan_new_orders(const struct graph *g, enum trace_algo algo,
+                                         const bool *loss_nodes, int orders);
 void trace_plan_free(struct trace_plan *p);
-/* The slot of (node, param), or NULL. */
+/* The crossings-0 slot of (node, param), or NULL. */
 const struct trace_slot *trace_plan_slot(const struct trace_plan *p, const struct graph *g,
                                          int node, int param);
+/* The slot of (node, param, crossings), or NULL. */
+const struct trace_slot *trace_plan_slot_at(const struct trace_plan *p, int node, int param,
+                                            int crossings);
+/* The parent slot whose term edge e (into s's node) adds to slot s, or NULL:
+ * the source's slot of the same crossings through a propagated edge, of one
+ * fewer through a delayed edge of m-order e-prop. */
+const struct trace_slot *trace_plan_parent(const struct trace_plan *p, const struct graph *g,
+                                           const struct trace_slot *s, const struct graph_edge *e);
+/* Trace values per sample of the slots of k crossings (without dz/dh). */
+size_t trace_plan_crossing_values(const struct trace_plan *p, int k);
 /* Does this edge propagate sensitivities under the plan's algorithm? */
 bool trace_plan_propagates(const struct trace_plan *p, const struct graph_edge *e);
 

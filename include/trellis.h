@@ -312,6 +312,22 @@ TRL_API trl_status trl_params_tensor(trl_params *p, const char *name, trl_tensor
 TRL_API trl_status trl_params_set(trl_params *p, const char *name, const trl_real *values,
                                   size_t count, trl_error *err);
 
+/* Feedback matrices (SPEC v2 6.3). A parameter set may hold, for the edge
+ * into n from s, a matrix "n.fb.s" ("n.fb.s.dD" for delay D) of the weight's
+ * shape: random and adaptive feedback (trl_grad_opts.feedback) carry credit
+ * back through the edge with it in place of the weights. trl_params_load
+ * reads them, trl_params_save writes them, trl_params_tensor and
+ * trl_params_set reach them by name (set adds one); they are never
+ * trainable and never in a gradient. */
+/* One matrix for every edge whose source is not an input node, drawn like
+ * the weights (Normal(0, gain^2 / from.size), no_self diagonals 0); the same
+ * seed gives the same values. */
+#define trl_params_init_feedback TRL_NAME(trl_params_init_feedback)
+TRL_API trl_status trl_params_init_feedback(trl_params *p, uint64_t seed, trl_error *err);
+/* Feedback matrices held. */
+#define trl_params_feedback_count TRL_NAME(trl_params_feedback_count)
+TRL_API int trl_params_feedback_count(const trl_params *p);
+
 /* ---- data ---- */
 
 typedef struct trl_data trl_data;
@@ -486,7 +502,8 @@ TRL_API const char *trl_grad_label(const trl_grad_opts *opts);
 
 /* dL/dtheta by the chosen algorithm: one tensor per trainable parameter
  * (same name and shape as in the parameter set) and the loss. The graph
- * needs a loss and the data a target. */
+ * needs a loss and the data a target; random feedback needs feedback
+ * matrices in p (TRL_ERR_INPUT without any). */
 #define trl_grad TRL_NAME(trl_grad)
 TRL_API trl_status trl_grad(const trl_graph *g, const trl_params *p, const trl_data *d,
                             const trl_grad_opts *opts, trl_result **out, trl_error *err);
@@ -544,11 +561,16 @@ typedef struct trl_train_config {
     int shard, n_shards; /* n_shards 0 or 1: the whole batch here */
     trl_reduce_fn reduce;
     void *reduce_ctx;
+    /* grad.feedback adaptive: fb <- fb + dW - decay * fb (SPEC 6.3). With random or
+     * adaptive feedback the trainer uses the matrices its parameters hold when
+     * trl_trainer_run starts (TRL_ERR_INPUT if none): load or draw them before
+     * or after trl_trainer_new; they are updated in place and checkpointed. */
+    double feedback_decay;
 } trl_train_config;
 #define TRL_TRAIN_CONFIG_INIT                                                                      \
     {                                                                                              \
         TRL_GRAD_OPTS_INIT, 0, TRL_OPTIM_ADAM, 3e-3, 0.9, 0, 200, 32, 0, 10, 0, 25, 0, NULL, 0, 1, \
-            NULL, NULL                                                                             \
+            NULL, NULL, 0                                                                          \
     }
 
 /* What the callback receives after every iteration. */

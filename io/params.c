@@ -10,6 +10,7 @@
 #include "core/rng.h"
 #include "io/safetensors.h"
 #include "core/suggest.h"
+#include "io/feedback.h"
 
 trl_real *params_new(const struct graph *g)
 {
@@ -91,6 +92,7 @@ static void check_extra_keys(const struct graph *g, const struct st_file *f, str
     qsort(names, (size_t)g->n_params, sizeof *names, compare_names);
     for (int i = 0; i < f->n; i++) {
         const char *key = f->tensors[i].name;
+        if (feedback_edge(g, key) >= 0) continue; /* feedback_read checks it */
         if (bsearch(&key, names, (size_t)g->n_params, sizeof *names, compare_names)) continue;
         const char *s = suggest_closest(key, names, g->n_params);
         trl_errors_add(err, key,
@@ -102,6 +104,12 @@ static void check_extra_keys(const struct graph *g, const struct st_file *f, str
 }
 
 int params_load(const struct graph *g, const char *path, trl_real *values, struct trl_errors *err)
+{
+    return params_load_all(g, path, values, NULL, err);
+}
+
+int params_load_all(const struct graph *g, const char *path, trl_real *values, trl_real **fb,
+                    struct trl_errors *err)
 {
     struct st_file *f = st_open(path, err);
     if (!f) return -1;
@@ -127,15 +135,21 @@ int params_load(const struct graph *g, const char *path, trl_real *values, struc
             check_no_self(g, p, values + p->offset, err);
     }
     check_extra_keys(g, f, err);
+    if (feedback_read(g, f, fb, err) < 0) trl_errors_add(err, NULL, "out of memory");
     st_close(f);
     return err->n_total ? -1 : 0;
 }
 
-int params_save(const struct graph *g, const trl_real *values, enum params_select which,
-                const double *loss, const char *path, struct trl_errors *err)
+static int save(const struct graph *g, const trl_real *values, trl_real *const *fb,
+                enum params_select which, const double *loss, const char *path,
+                struct trl_errors *err)
 {
-    struct st_out *out = trl_alloc((size_t)g->n_params + 1, sizeof *out, TRL_MEM_MISC);
-    if (!out) {
+    const int n_fb = feedback_count(g, fb);
+    struct st_out *out = trl_alloc((size_t)g->n_params + n_fb + 1, sizeof *out, TRL_MEM_MISC);
+    char(*names)[512] = trl_alloc((size_t)n_fb + 1, 512, TRL_MEM_MISC);
+    if (!out || !names) {
+        trl_free(out);
+        trl_free(names);
         trl_errors_add(err, NULL, "out of memory");
         return -1;
     }
@@ -151,6 +165,16 @@ int params_save(const struct graph *g, const trl_real *values, enum params_selec
         out[n].data = values + p->offset;
         n++;
     }
+    for (int e = 0, k = 0; fb && e < g->n_edges; e++) {
+        if (!fb[e]) continue;
+        feedback_name(g, e, names[k], 512);
+        out[n] = (struct st_out){
+            .name = names[k++],
+            .ndim = 2,
+            .shape = {g->nodes[g->edges[e].dst].size, g->nodes[g->edges[e].src].size},
+            .data = fb[e]};
+        n++;
+    }
     if (loss) {
         out[n].name = "loss";
         out[n].ndim = 0;
@@ -159,5 +183,18 @@ int params_save(const struct graph *g, const trl_real *values, enum params_selec
     }
     int rc = st_write(path, out, n, NULL, err);
     trl_free(out);
+    trl_free(names);
     return rc;
+}
+
+int params_save(const struct graph *g, const trl_real *values, enum params_select which,
+                const double *loss, const char *path, struct trl_errors *err)
+{
+    return save(g, values, NULL, which, loss, path, err);
+}
+
+int params_save_all(const struct graph *g, const trl_real *values, trl_real *const *fb,
+                    const char *path, struct trl_errors *err)
+{
+    return save(g, values, fb, PARAMS_ALL, NULL, path, err);
 }

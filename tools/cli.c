@@ -80,6 +80,39 @@ int cli_file_hash(const char *path, uint64_t *h)
     return bad ? -1 : 0;
 }
 
+int cli_rule_opts(const struct command *cmd, const struct cli_rule *r, bool training,
+                  trl_grad_opts *o, double *decay)
+{
+    if (r->order_seen && o->algo != TRL_ALGO_EPROP)
+        return cli_usage_error(cmd,
+                               "--order applies to --algo eprop only (%s is exact: it keeps every "
+                               "path)",
+                               trl_algo_name(o->algo));
+    if (r->order_seen && r->order < 1)
+        return cli_usage_error(cmd, "--order must be at least 1 (1 is deep e-prop)");
+    o->order = r->order_seen ? r->order : 1;
+    const char *fb = r->feedback ? r->feedback : "symmetric";
+    if (!strcmp(fb, "symmetric"))
+        o->feedback = TRL_FEEDBACK_SYMMETRIC;
+    else if (!strcmp(fb, "random"))
+        o->feedback = TRL_FEEDBACK_RANDOM;
+    else if (!strcmp(fb, "adaptive") && training)
+        o->feedback = TRL_FEEDBACK_ADAPTIVE;
+    else if (!strcmp(fb, "adaptive"))
+        return cli_usage_error(cmd, "--feedback adaptive is a training rule (the matrices follow "
+                                    "the weight updates): use it with trellis train");
+    else
+        return cli_usage_error(cmd, "--feedback must be symmetric or random%s (got \"%s\")",
+                               training ? " or adaptive" : "", fb);
+    if (r->decay_seen && o->feedback != TRL_FEEDBACK_ADAPTIVE)
+        return cli_usage_error(cmd, "--feedback-decay applies to train --feedback adaptive only "
+                                    "(the matrices do not change otherwise)");
+    if (r->decay_seen && !(r->decay >= 0 && r->decay <= 1))
+        return cli_usage_error(cmd, "--feedback-decay must be from 0 to 1 (got %g)", r->decay);
+    if (decay) *decay = r->decay_seen ? r->decay : 0;
+    return 0;
+}
+
 static int parse_value(const struct command *cmd, const struct opt *o, const char *arg)
 {
     char *end = NULL;

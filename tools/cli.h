@@ -69,6 +69,27 @@ int cli_grad_opts(const struct command *cmd, const char *algo, const char *engin
  * files. 0, or -1 if it cannot be read (printed). */
 int cli_file_hash(const char *path, uint64_t *h);
 #define CLI_HASH_INIT 0xcbf29ce484222325ull
+/* --order, --feedback and --feedback-decay (SPEC 7, v2): put CLI_RULE_OPTS(r)
+ * in the option table and call cli_rule_opts after cli_grad_opts. */
+struct cli_rule {
+    int order;
+    const char *feedback;
+    double decay;
+    bool order_seen, decay_seen;
+};
+#define CLI_RULE_OPTS(r)                                                                           \
+    {"--order", NULL, OPT_INT, &(r).order, &(r).order_seen},                                       \
+        {"--feedback", NULL, OPT_STRING, &(r).feedback, NULL},                                     \
+    {                                                                                              \
+        "--feedback-decay", NULL, OPT_REAL, &(r).decay, &(r).decay_seen                            \
+    }
+/* The rule's options into o (and the decay into *decay when training): a
+ * usage error that says why an option does not apply (--order without
+ * eprop, adaptive feedback or a decay outside training). 0 or EXIT_USAGE. */
+int cli_rule_opts(const struct command *cmd, const struct cli_rule *r, bool training,
+                  trl_grad_opts *o, double *decay);
+/* The hint after "random feedback needs feedback matrices". */
+#define CLI_FEEDBACK_HINT "make them with: trellis init GRAPH --seed N --feedback random -o PARAMS"
 
 extern const struct command cmd_validate, cmd_init, cmd_run, cmd_grad, cmd_data, cmd_train,
     cmd_compare, cmd_sweep, cmd_dot, cmd_bench;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "engines/grad.h"
+#include "io/feedback.h"
 #include "tools/cli.h"
 
 static int parse_algo(const char *s, enum grad_algo *algo)
@@ -21,14 +22,16 @@ static int grad_main(int argc, char **argv)
     const char *params_path = NULL, *data_path = NULL, *out = NULL, *algo_name = NULL;
     const char *engine_name = NULL, *pos[1];
     int n_pos = 1;
+    struct cli_rule rule = {0};
     const struct opt opts[] = {
+        CLI_RULE_OPTS(rule),
         {"--params", NULL, OPT_STRING, &params_path, NULL},
         {"--data", NULL, OPT_STRING, &data_path, NULL},
         {"--algo", NULL, OPT_STRING, &algo_name, NULL},
         {"--engine", NULL, OPT_STRING, &engine_name, NULL},
         {"-o", "--output", OPT_STRING, &out, NULL},
     };
-    int rc = cli_parse(&cmd_grad, argc, argv, opts, 5, pos, &n_pos);
+    int rc = cli_parse(&cmd_grad, argc, argv, opts, 8, pos, &n_pos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     enum grad_algo algo;
     enum grad_engine engine = GRAD_ENGINE_DEFAULT;
@@ -52,8 +55,12 @@ static int grad_main(int argc, char **argv)
                                    engine_name);
     }
 
+    trl_grad_opts o = TRL_GRAD_OPTS_INIT;
+    o.algo = (trl_algo)algo;
+    if ((rc = cli_rule_opts(&cmd_grad, &rule, false, &o, NULL))) return rc;
     struct graph *g = cli_load_graph(pos[0]);
     if (!g) return EXIT_INPUT;
+    trl_real **fb = feedback_new(g);
     int status = EXIT_INPUT;
     struct data *d = NULL;
     trl_real *grad = NULL;
@@ -73,17 +80,26 @@ static int grad_main(int argc, char **argv)
         trl_errors_add(&err, NULL, "out of memory for %zu parameters", g->n_param_values);
         goto done;
     }
-    if (params_load(g, params_path, params, &err)) {
+    if (!fb || params_load_all(g, params_path, params, fb, &err)) {
         trl_free(params);
         goto done;
     }
+    if (o.feedback == TRL_FEEDBACK_RANDOM && !feedback_count(g, fb)) {
+        trl_errors_add(&err, NULL,
+                       "--feedback random needs feedback matrices (n.fb.s) and the "
+                       "file holds none; " CLI_FEEDBACK_HINT);
+        trl_free(params);
+        goto done;
+    }
+    const struct grad_hooks hooks = {.order = o.order,
+                                     .feedback = o.feedback == TRL_FEEDBACK_RANDOM ? fb : NULL};
     trl_errors_init(&err, data_path);
     /* online: stream the data a window of steps at a time, so that memory
      * does not grow with T; reverse accumulation needs every step at once */
     d = grad_is_online(algo, engine) ? data_open(g, data_path, DATA_TARGET_REQUIRED, &err)
                                      : data_load(g, data_path, DATA_TARGET_REQUIRED, &err);
     double loss = 0;
-    if (d && grad_compute(g, params, d, algo, engine, grad, &loss, &err) == 0) {
+    if (d && grad_compute_hooks(g, params, d, algo, engine, &hooks, grad, &loss, &err) == 0) {
         trl_errors_init(&err, out);
         if (params_save(g, grad, PARAMS_TRAINABLE, &loss, out, &err) == 0) {
             status = EXIT_OK;
@@ -94,6 +110,7 @@ static int grad_main(int argc, char **argv)
 done:
     if (status != EXIT_OK) cli_input_error(&err);
     trl_free(grad);
+    feedback_free(g, fb);
     data_free(d);
     graph_free(g);
     return status;
@@ -103,7 +120,7 @@ const struct command cmd_grad = {
     .name = "grad",
     .run = grad_main,
     .usage = "GRAPH --params PARAMS --data DATA --algo bptt|rtrl|eprop [--engine online|reverse] "
-             "-o GRADS",
+             "[--order M] [--feedback symmetric|random] -o GRADS",
     .summary = "gradient of the loss by bptt, rtrl or deep e-prop",
     .help = "Writes one tensor per trainable parameter (same name and shape as in PARAMS)\n"
             "and \"loss\". bptt and rtrl give the exact gradient; eprop the deep e-prop\n"
@@ -116,6 +133,11 @@ const struct command cmd_grad = {
             "                    exact, constant memory in T) or eprop\n"
             "  --engine ENGINE   eprop only: online (default; eligibility traces, constant\n"
             "                    memory in T) or reverse (same gradient, bptt-like cost)\n"
+            "  --order M         eprop only: m-order e-prop, the paths crossing at most M-1\n"
+            "                    delayed edges (default 1; M >= T is the exact gradient)\n"
+            "  --feedback MODE   symmetric (default: the weights carry credit back) or\n"
+            "                    random (the feedback matrices n.fb.s of PARAMS, written\n"
+            "                    by init --feedback random, in place of the weights)\n"
             "  -o GRADS          output safetensors file\n\n"
             "example:\n  trellis grad models/lsnn.json --params p.safetensors --data "
             "d.safetensors --algo eprop -o g.safetensors\n",

@@ -25,6 +25,9 @@ struct train_args {
     int iters, batch, val_batch, eval_every, checkpoint_every;
     double lr, clip, rate_target, rate_weight, momentum;
     bool online, quiet;
+    struct cli_rule rule; /* --order, --feedback, --feedback-decay */
+    trl_grad_opts rule_opts;
+    double decay;
 };
 
 static int parse_args(int argc, char **argv, struct train_args *a)
@@ -56,6 +59,7 @@ static int parse_args(int argc, char **argv, struct train_args *a)
         {"--checkpoint", NULL, OPT_STRING, &a->checkpoint, NULL},
         {"--resume", NULL, OPT_STRING, &a->resume, NULL},
         {"--quiet", "-q", OPT_FLAG, &a->quiet, NULL},
+        CLI_RULE_OPTS(a->rule),
     };
     int rc =
         cli_parse(&cmd_train, argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), pos, &n_pos);
@@ -79,6 +83,8 @@ static int parse_args(int argc, char **argv, struct train_args *a)
         return cli_usage_error(&cmd_train,
                                "--online needs eprop's online engine: with --engine reverse eprop "
                                "has no gradient before the sequence ends (drop --engine reverse)");
+    trl_algo_parse(a->algo, &a->rule_opts.algo, NULL);
+    if ((rc = cli_rule_opts(&cmd_train, &a->rule, true, &a->rule_opts, &a->decay))) return rc;
     if (strcmp(a->optimizer, "adam") && strcmp(a->optimizer, "sgd"))
         return cli_usage_error(&cmd_train, "--optimizer must be adam or sgd");
     if (a->iters < 1 || a->batch < 1 || a->val_batch < 1)
@@ -155,7 +161,18 @@ static int init_params(const struct train_args *a, trl_trainer *t, trl_params *p
     trl_status s = a->resume ? trl_trainer_resume(t, a->resume, err)
                    : a->init ? trl_params_load(p, a->init, err)
                              : trl_params_init(p, a->seed, err);
-    return s == TRL_OK ? 0 : cli_fail(err);
+    if (s != TRL_OK) return cli_fail(err);
+    if (a->rule_opts.feedback != TRL_FEEDBACK_SYMMETRIC && !trl_params_feedback_count(p)) {
+        fprintf(stderr,
+                "%s: --feedback %s needs feedback matrices (n.fb.s) in --params and there are "
+                "none; " CLI_FEEDBACK_HINT "\n",
+                a->resume ? a->resume
+                : a->init ? a->init
+                          : a->graph,
+                a->rule.feedback);
+        return EXIT_INPUT;
+    }
+    return 0;
 }
 
 static trl_train_config config_of(const struct train_args *a, const char *checkpoint)
@@ -176,6 +193,9 @@ static trl_train_config config_of(const struct train_args *a, const char *checkp
     cfg.eval_every = a->eval_every;
     cfg.checkpoint_every = a->checkpoint_every;
     cfg.checkpoint_path = checkpoint;
+    cfg.grad.order = a->rule_opts.order;
+    cfg.grad.feedback = a->rule_opts.feedback;
+    cfg.feedback_decay = a->decay;
     return cfg;
 }
 
@@ -314,6 +334,11 @@ const struct command cmd_train = {
         "  --algo ALGO            bptt, rtrl or eprop\n"
         "  --engine ENGINE        eprop: online (default) or reverse\n"
         "  --online               rtrl/eprop online: update the weights at every step\n"
+        "  --order M              eprop: m-order e-prop (default 1; M >= T: exact)\n"
+        "  --feedback MODE        symmetric (default), random (the n.fb.s matrices of\n"
+        "                         --params, from init --feedback random) or adaptive\n"
+        "                         (random, and each matrix follows its edge's updates)\n"
+        "  --feedback-decay L     adaptive: fb <- fb + dW - L fb after each update (0)\n"
         "optimisation:\n"
         "  --params INIT          start from these parameters (default: init with --seed)\n"
         "  --seed N               seed of init and of the batches (default 0)\n"

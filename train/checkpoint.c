@@ -1,13 +1,15 @@
 /* checkpoint.c - training checkpoints (train.h): every parameter, the
  * optimiser's moments ("optim.m.NAME", "optim.v.NAME" per trainable tensor)
  * and, in "__metadata__", the next iteration, the optimiser and its step
- * count, and the precision. Written atomically by st_write, so the last good
+ * count, and the precision; the feedback matrices (io/feedback.h) under
+ * their names when training has them. Written atomically by st_write, so the last good
  * checkpoint survives any failure. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
+#include "io/feedback.h"
 #include "io/safetensors.h"
 #include "train/train.h"
 
@@ -29,8 +31,11 @@ int train_checkpoint_save(const struct graph *g, const trl_real *params, const s
                           const struct train_config *cfg, long next_iter, const char *path,
                           struct trl_errors *err)
 {
-    struct st_out *out = trl_alloc((size_t)g->n_params * 3 + 1, sizeof *out, TRL_MEM_MISC);
-    char(*names)[KEY_MAX] = trl_alloc((size_t)g->n_params * 2 + 1, KEY_MAX, TRL_MEM_MISC);
+    const int n_fb = feedback_count(g, cfg->feedback);
+    struct st_out *out =
+        trl_alloc((size_t)g->n_params * 3 + (size_t)n_fb + 1, sizeof *out, TRL_MEM_MISC);
+    char(*names)[KEY_MAX] =
+        trl_alloc((size_t)g->n_params * 2 + (size_t)n_fb + 1, KEY_MAX, TRL_MEM_MISC);
     if (!out || !names) {
         trl_free(out);
         trl_free(names);
@@ -50,6 +55,13 @@ int train_checkpoint_save(const struct graph *g, const trl_real *params, const s
             set_shape(&out[n], q);
             out[n++].data = (which ? o->v : o->m) + q->offset;
         }
+    }
+    for (int e = 0; n_fb && e < g->n_edges; e++) {
+        if (!cfg->feedback[e]) continue;
+        feedback_name(g, e, names[k], KEY_MAX);
+        out[n].name = names[k++];
+        set_shape(&out[n], &g->params[g->edges[e].param]);
+        out[n++].data = cfg->feedback[e];
     }
     char iter[32], step[32], seed[32];
     snprintf(iter, sizeof iter, "%ld", next_iter);
@@ -118,6 +130,13 @@ static int check_meta(const struct st_file *f, struct optim *o, long *next_iter,
 int train_checkpoint_load(const struct graph *g, trl_real *params, struct optim *o, long *next_iter,
                           const char *path, struct trl_errors *err)
 {
+    return train_checkpoint_load_all(g, params, NULL, o, next_iter, path, err);
+}
+
+int train_checkpoint_load_all(const struct graph *g, trl_real *params, trl_real **fb,
+                              struct optim *o, long *next_iter, const char *path,
+                              struct trl_errors *err)
+{
     struct st_file *f = st_open(path, err);
     if (!f) return -1;
     if (check_meta(f, o, next_iter, err) == 0) {
@@ -131,6 +150,7 @@ int train_checkpoint_load(const struct graph *g, trl_real *params, struct optim 
             snprintf(name, sizeof name, "optim.v.%s", q->name);
             read_tensor(f, name, q, o->v + q->offset, err);
         }
+        if (fb && feedback_read(g, f, fb, err) < 0) trl_errors_add(err, NULL, "out of memory");
     }
     st_close(f);
     return err->n_total ? -1 : 0;

@@ -9,6 +9,7 @@
 #include "core/alloc.h"
 #include "engines/loss.h"
 #include "engines/run.h"
+#include "io/feedback.h"
 #include "io/safetensors.h"
 #include "kernels/parallel.h"
 
@@ -199,6 +200,7 @@ struct train_state {
     const struct graph *g;
     const struct train_config *cfg;
     trl_real *params, *grad, *loss_z;
+    trl_real *before; /* adaptive feedback: the weights before an update */
     struct optim *o;
     double *z_sum;
     double **unit_sum;   /* per spiking node [size] (rate regulariser) */
@@ -216,6 +218,7 @@ struct train_state {
 static void state_free(struct train_state *s)
 {
     trl_free(s->grad);
+    trl_free(s->before);
     trl_free(s->loss_z);
     trl_free(s->z_sum);
     if (s->unit_sum)
@@ -240,7 +243,11 @@ static int state_alloc(struct train_state *s, int B, int T)
     s->z_sum = trl_alloc((size_t)g->n_nodes, sizeof(double), TRL_MEM_MISC);
     s->unit_sum = trl_alloc((size_t)g->n_nodes, sizeof *s->unit_sum, TRL_MEM_MISC);
     s->dz_const = trl_alloc((size_t)g->n_nodes, sizeof *s->dz_const, TRL_MEM_MISC);
-    if (!s->grad || !s->loss_z || !s->z_sum || !s->unit_sum || !s->dz_const) return -1;
+    if (s->cfg->adaptive)
+        s->before = trl_alloc(g->n_param_values + 1, sizeof(trl_real), TRL_MEM_PARAMS);
+    if (!s->grad || !s->loss_z || !s->z_sum || !s->unit_sum || !s->dz_const ||
+        (s->cfg->adaptive && !s->before))
+        return -1;
     if (s->cfg->n_shards > 1) {
         s->n_red = g->n_param_values + 1 + (size_t)g->n_nodes + TRAIN_SCORE_SUMS(K);
         s->view_x = trl_alloc((size_t)g->n_nodes + 1, sizeof *s->view_x, TRL_MEM_MISC);
@@ -321,6 +328,15 @@ static int first_non_finite(const struct graph *g, const trl_real *grad)
     return -1;
 }
 
+/* One optimiser step, and the adaptive feedback matrices after it. */
+static void update(struct train_state *s, trl_real *grad)
+{
+    const struct train_config *c = s->cfg;
+    if (c->adaptive) memcpy(s->before, s->params, s->g->n_param_values * sizeof *s->before);
+    optim_step(s->o, s->g, s->params, grad);
+    if (c->adaptive) feedback_adapt(s->g, c->feedback, s->before, s->params, c->feedback_decay);
+}
+
 /* The online update: one optimiser step per time step. */
 static void online_step(void *ctx, int t, trl_real *step_grad)
 {
@@ -334,7 +350,7 @@ static void online_step(void *ctx, int t, trl_real *step_grad)
         return;
     }
     optim_clip(s->g, step_grad, s->cfg->clip);
-    optim_step(s->o, s->g, s->params, step_grad);
+    update(s, step_grad);
 }
 
 /* Adds the gradient, loss, firing counts and scores of every process's
@@ -408,7 +424,9 @@ static int train_iteration(struct train_state *s, const struct data *d, struct t
                                .z_sum = s->z_sum,
                                .loss_z = s->loss_z,
                                .on_step = c->online ? online_step : NULL,
-                               .ctx = s};
+                               .ctx = s,
+                               .order = c->order,
+                               .feedback = c->feedback};
     s->online_bad = false;
     if (grad_compute_hooks(g, s->params, mine, c->algo, c->engine, &hooks, s->grad, &m->loss,
                            err) ||
@@ -432,7 +450,7 @@ static int train_iteration(struct train_state *s, const struct data *d, struct t
     }
     fill_metrics(s, d, sharded ? s->red + g->n_param_values + 1 + g->n_nodes : NULL, m);
     m->grad_norm = optim_clip(g, s->grad, c->online ? 0 : c->clip);
-    if (!c->online) optim_step(s->o, g, s->params, s->grad);
+    if (!c->online) update(s, s->grad);
     return 0;
 }
 

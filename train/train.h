@@ -56,6 +56,14 @@ struct train_config {
     int shard, n_shards;
     int (*reduce)(void *ctx, double *values, size_t n);
     void *reduce_ctx;
+    /* SPEC 6.2, 6.3: m-order e-prop (eprop; 0 or 1: deep e-prop), and the
+     * feedback matrices that carry credit (io/feedback.h; NULL: symmetric).
+     * adaptive: after every update fb <- fb + dW - feedback_decay * fb (the
+     * matrices are updated in place, and saved in checkpoints). */
+    int order;
+    trl_real **feedback;
+    bool adaptive;
+    double feedback_decay;
 };
 
 /* Where batches come from: a built-in task or a data file. */
@@ -129,5 +137,10 @@ int train_checkpoint_save(const struct graph *g, const trl_real *params, const s
  * belongs to this graph, precision and optimiser. */
 int train_checkpoint_load(const struct graph *g, trl_real *params, struct optim *o, long *next_iter,
                           const char *path, struct trl_errors *err);
+/* The same, and the checkpoint's feedback matrices into fb (may be NULL:
+ * not read). */
+int train_checkpoint_load_all(const struct graph *g, trl_real *params, trl_real **fb,
+                              struct optim *o, long *next_iter, const char *path,
+                              struct trl_errors *err);
 
 #endif

@@ -1,0 +1,222 @@
+/* test_cli_orders.c - the command-line options of m-order e-prop and
+ * feedback (SPEC v2 section 7): grad --order M and --feedback
+ * symmetric|random against the fixtures, init --feedback random, train
+ * --feedback random|adaptive [--feedback-decay L] (the matrices in the
+ * output), and the usage errors of options that do not apply. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/feedback.h"
+#include "io/safetensors.h"
+#include "tests/support/cli_run.h"
+#include "tests/support/testutil.h"
+
+/* The fixture's files (tu_fixture's buffer is static: copies, made in main). */
+static const char *fx_files[] = {"graph.json", "params.safetensors", "params_feedback.safetensors",
+                                 "data.safetensors"};
+static char *fx_paths[4];
+
+static const char *FX(const char *file)
+{
+    for (int i = 0; i < 4; i++)
+        if (strcmp(file, fx_files[i]) == 0) return fx_paths[i];
+    ck_abort_msg("no fixture file %s", file);
+    return NULL;
+}
+
+/* Runs the tool; checks the exit status and, when `says` is not NULL, that
+ * stderr contains it. */
+static void expect(const char *const *argv, int status, const char *says)
+{
+    struct cli_result r = cli_run(NULL, argv);
+    ck_assert_msg(r.status == status, "%s %s: status %d (want %d)\n%s", argv[0], argv[1], r.status,
+                  status, r.err);
+    if (says) ck_assert_msg(strstr(r.err, says), "stderr lacks \"%s\":\n%s", says, r.err);
+    cli_result_free(&r);
+}
+
+/* Every tensor of `expected` is in `actual` within tol, and no other key. */
+static void same_file(const char *actual, const char *expected, double tol)
+{
+    struct trl_errors err;
+    trl_errors_init(&err, actual);
+    struct st_file *a = st_open(actual, &err), *b = st_open(expected, &err);
+    ck_assert(a && b);
+    ck_assert_int_eq(a->n, b->n);
+    for (int i = 0; i < b->n; i++) {
+        const struct st_tensor *tb = &b->tensors[i], *ta = st_find(a, tb->name);
+        ck_assert_msg(ta && ta->count == tb->count, "%s: %s missing", actual, tb->name);
+        trl_real *x = malloc(ta->count * sizeof *x + 1), *y = malloc(tb->count * sizeof *y + 1);
+        st_read_real(ta, x);
+        st_read_real(tb, y);
+        ck_assert_msg(tu_rel_err(x, y, ta->count) <= tol, "%s: %s differs", actual, tb->name);
+        free(x);
+        free(y);
+    }
+    st_close(a);
+    st_close(b);
+}
+
+#ifdef TRL_F64
+#define TOL 1e-6
+#else
+#define TOL 1e30 /* float32: spikes may flip near threshold; only the keys are compared */
+#endif
+
+static struct graph *fixture_graph(void)
+{
+    struct trl_errors err;
+    struct graph *g = graph_load(FX("graph.json"), &err);
+    ck_assert_ptr_nonnull(g);
+    return g;
+}
+
+START_TEST(grad_order_and_feedback)
+{
+    struct graph *g = fixture_graph();
+    const char *engines[] = {"online", "reverse"};
+    for (int e = 0; e < 2; e++) {
+        expect((const char *const[]){"grad", FX("graph.json"), "--params", FX("params.safetensors"),
+                                     "--data", FX("data.safetensors"), "--algo", "eprop",
+                                     "--engine", engines[e], "--order", "2", "-o", tu_tmp("g.st"),
+                                     NULL},
+               0, NULL);
+        same_file(tu_tmp("g.st"), tu_fixture("alif_adaptation", "grad_eprop_order2.safetensors"),
+                  TOL);
+        expect((const char *const[]){"grad", FX("graph.json"), "--params",
+                                     FX("params_feedback.safetensors"), "--data",
+                                     FX("data.safetensors"), "--algo", "eprop", "--engine",
+                                     engines[e], "--feedback", "random", "-o", tu_tmp("f.st"),
+                                     NULL},
+               0, NULL);
+        same_file(tu_tmp("f.st"), tu_fixture("alif_adaptation", "grad_eprop_feedback.safetensors"),
+                  TOL);
+    }
+    graph_free(g);
+}
+END_TEST
+
+START_TEST(usage_errors)
+{
+    const char *base[] = {"grad",   FX("graph.json"),       "--params", FX("params.safetensors"),
+                          "--data", FX("data.safetensors"), "-o",       tu_tmp("g.st")};
+#define GRAD(...)                                                                                  \
+    (const char *const[]){base[0], base[1], base[2], base[3],     base[4],                         \
+                          base[5], base[6], base[7], __VA_ARGS__, NULL}
+    expect(GRAD("--algo", "bptt", "--order", "2"), 2, "--order applies to --algo eprop only");
+    expect(GRAD("--algo", "rtrl", "--order", "3"), 2, "rtrl is exact");
+    expect(GRAD("--algo", "eprop", "--order", "0"), 2, "--order must be at least 1");
+    expect(GRAD("--algo", "eprop", "--feedback", "adaptive"), 2, "training rule");
+    expect(GRAD("--algo", "eprop", "--feedback", "mirror"), 2, "symmetric or random");
+    expect(GRAD("--algo", "eprop", "--feedback-decay", "0.1"), 2, "adaptive only");
+    /* random feedback without matrices: an input error that says how to make them */
+    expect(GRAD("--algo", "eprop", "--feedback", "random"), 1, "init GRAPH --seed N --feedback");
+    expect((const char *const[]){"init", FX("graph.json"), "--seed", "1", "--feedback", "symmetric",
+                                 "-o", tu_tmp("p.st"), NULL},
+           2, "--feedback takes random");
+    expect((const char *const[]){"train", FX("graph.json"), "--data", FX("data.safetensors"),
+                                 "--algo", "eprop", "--feedback", "random", "--feedback-decay",
+                                 "0.5", "-o", tu_tmp("t.st"), NULL},
+           2, "adaptive only");
+    expect((const char *const[]){"train", FX("graph.json"), "--data", FX("data.safetensors"),
+                                 "--algo", "eprop", "--feedback", "adaptive", "--feedback-decay",
+                                 "2", "-o", tu_tmp("t.st"), NULL},
+           2, "from 0 to 1");
+    expect((const char *const[]){"train", FX("graph.json"), "--data", FX("data.safetensors"),
+                                 "--algo", "bptt", "--order", "2", "-o", tu_tmp("t.st"), NULL},
+           2, "--order applies");
+    struct cli_result r = cli_run(NULL, (const char *const[]){"grad", "--help", NULL});
+    ck_assert_ptr_nonnull(strstr(r.out, "--order M"));
+    ck_assert_ptr_nonnull(strstr(r.out, "--feedback MODE"));
+    cli_result_free(&r);
+    r = cli_run(NULL, (const char *const[]){"train", "--help", NULL});
+    ck_assert_ptr_nonnull(strstr(r.out, "--feedback-decay"));
+    cli_result_free(&r);
+    r = cli_run(NULL, (const char *const[]){"init", "--help", NULL});
+    ck_assert_ptr_nonnull(strstr(r.out, "--feedback random"));
+    cli_result_free(&r);
+#undef GRAD
+}
+END_TEST
+
+/* init --feedback random writes one matrix per edge from a non-input (the
+ * same bytes for the same seed); train --feedback adaptive keeps them in
+ * its output, moved. */
+START_TEST(init_and_train_feedback)
+{
+    struct graph *g = fixture_graph();
+    expect((const char *const[]){"init", FX("graph.json"), "--seed", "3", "--feedback", "random",
+                                 "-o", tu_tmp("p.st"), NULL},
+           0, NULL);
+    trl_real *params = params_new(g), **fb = feedback_new(g), **fb2 = feedback_new(g);
+    struct trl_errors err;
+    trl_errors_init(&err, "p.st");
+    ck_assert_int_eq(params_load_all(g, tu_tmp("p.st"), params, fb, &err), 0);
+    int want = 0;
+    for (int e = 0; e < g->n_edges; e++) want += !g->nodes[g->edges[e].src].op->is_input;
+    ck_assert_int_eq(feedback_count(g, fb), want);
+    ck_assert_int_eq(feedback_init(g, 3, fb2), 0); /* the library's draw, the same values */
+    for (int e = 0; e < g->n_edges; e++)
+        if (fb[e])
+            ck_assert(
+                memcmp(fb[e], fb2[e], g->params[g->edges[e].param].count * sizeof(trl_real)) == 0);
+    expect((const char *const[]){"train",
+                                 FX("graph.json"),
+                                 "--data",
+                                 FX("data.safetensors"),
+                                 "--params",
+                                 tu_tmp("p.st"),
+                                 "--algo",
+                                 "eprop",
+                                 "--feedback",
+                                 "adaptive",
+                                 "--feedback-decay",
+                                 "0.1",
+                                 "--iters",
+                                 "2",
+                                 "--batch",
+                                 "2",
+                                 "--quiet",
+                                 "-o",
+                                 tu_tmp("t.st"),
+                                 NULL},
+           0, NULL);
+    feedback_free(g, fb2);
+    fb2 = feedback_new(g);
+    trl_errors_init(&err, "t.st");
+    ck_assert_int_eq(params_load_all(g, tu_tmp("t.st"), params, fb2, &err), 0);
+    ck_assert_int_eq(feedback_count(g, fb2), want);
+    bool moved = false;
+    for (int e = 0; e < g->n_edges; e++)
+        if (fb[e])
+            moved |=
+                memcmp(fb[e], fb2[e], g->params[g->edges[e].param].count * sizeof(trl_real)) != 0;
+    ck_assert(moved);
+    feedback_free(g, fb);
+    feedback_free(g, fb2);
+    trl_free(params);
+    graph_free(g);
+}
+END_TEST
+
+int main(void)
+{
+    if (tu_tmp_init("cli-orders")) return 1;
+    for (int i = 0; i < 4; i++) fx_paths[i] = strdup(tu_fixture("alif_adaptation", fx_files[i]));
+    Suite *s = suite_create("cli orders");
+    TCase *tc = tcase_create("cli");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, grad_order_and_feedback);
+    tcase_add_test(tc, usage_errors);
+    tcase_add_test(tc, init_and_train_feedback);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_set_fork_status(sr, CK_NOFORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    tu_tmp_remove();
+    for (int i = 0; i < 4; i++) free(fx_paths[i]);
+    return failed ? 1 : 0;
+}
