@@ -320,16 +320,26 @@ double trl_compare_mean_zSFX(const trl_compare *c, int node);
 int trl_threadsSFX(void);
 void trl_set_threadsSFX(int n);
 
+enum {
+    TRL_MEMORY_MISC = 0, TRL_MEMORY_PARAMS = 1, TRL_MEMORY_STATE = 2, TRL_MEMORY_HISTORY = 3,
+    TRL_MEMORY_TRACE = 4, TRL_MEMORY_KINDS = 5
+};
 typedef struct trl_memory {
     size_t current[5], peak[5];
     uint64_t allocations;
 } trl_memory;
 void trl_memory_statsSFX(trl_memory *out);
 void trl_memory_reset_peakSFX(void);
+
+typedef struct trl_gemm_timing {
+    double seconds, gflops, packed_gflops;
+} trl_gemm_timing;
+trl_status trl_time_gemmSFX(int m, int k, int n, double budget, trl_gemm_timing *out,
+                            trl_error *err);
 """
 
 # The header's #define constants that the package uses.
 DATA_TARGET = 1
 DATA_STREAM = 2
 COMPARE_MAX = 4
-MEMORY_KINDS = ("misc", "params", "state", "history", "trace")
+MEMORY_KINDS = ("misc", "params", "state", "history", "trace")  # TRL_MEMORY_MISC...
