@@ -14,6 +14,8 @@
  *
  * e-prop (prune_delayed) is the same with no dL/dz flowing back through an
  * edge of delay >= 1: the source value of such an edge is a constant.
+ * The loss term is the graph's loss or a caller's cotangent (SPEC 6.4);
+ * asked for, dL/dz of an input node is its input gradient dL/dx.
  * Weight gradients are one GEMM per edge over all steps at the end,
  * dL/dW = sum_t dL/dI(t)^T z_src(t - d), from the stored dL/dI history.
  *
@@ -24,7 +26,6 @@
 
 #include "core/alloc.h"
 #include "engines/grad.h"
-#include "engines/loss.h"
 #include "engines/net.h"
 
 struct reverse {
@@ -63,6 +64,12 @@ static void reverse_free(struct reverse *r)
     net_free(r->net);
 }
 
+/* Is dL/dx of input node i asked for (grad_hooks.input_grad)? */
+static bool wants_dx(const struct reverse *r, int i)
+{
+    return r->hooks && r->hooks->input_grad && r->hooks->input_grad[i];
+}
+
 /* The edges' W for the backward products of a step: packed for the batch's
  * few rows where that pays, else the BLAS on W (packed_init). */
 static int alloc_back(struct reverse *r, const trl_real *params)
@@ -74,7 +81,8 @@ static int alloc_back(struct reverse *r, const trl_real *params)
         const struct graph_edge *e = &g->edges[k];
         const trl_real *W = params + g->params[e->param].offset;
         const int N = g->nodes[e->dst].size, K = g->nodes[e->src].size;
-        const bool used = !g->nodes[e->src].op->is_input && !(r->prune_delayed && e->delay > 0);
+        const bool used = (!g->nodes[e->src].op->is_input || wants_dx(r, e->src)) &&
+                          !(r->prune_delayed && e->delay > 0);
         if (!used || !packed_pays(r->d->B))
             r->back[k] = (struct packed_weight){
                 .w = W, .rows = N, .cols = K, .op = PACKED_W, .n_in = N, .n_out = K};
@@ -151,15 +159,17 @@ static void node_backward(struct reverse *r, int i, int t, double *loss)
     const struct graph_node *n = &g->nodes[i];
     const int B = r->d->B, N = n->size, S = n->op->n_state;
     trl_real *dz = r->dz[i] + (size_t)(t % r->dz_depth[i]) * B * N;
-    if (i == g->loss_node) {
-        *loss += loss_step(g->loss_type, r->d, t, N, net_z(r->net, i, t), r->dy);
+    if (grad_task_loss(g, r->d, r->hooks, i, t, net_z(r->net, i, t), r->dy, loss))
         for (size_t k = 0; k < (size_t)B * N; k++) dz[k] += r->dy[k];
-    }
     const trl_real *extra = r->hooks && r->hooks->dz_const ? r->hooks->dz_const[i] : NULL;
     if (extra)
         for (int b = 0; b < B; b++)
             for (int j = 0; j < N; j++) dz[(size_t)b * N + j] += extra[j];
     if (n->op->is_input) {
+        trl_real *dx = wants_dx(r, i) ? r->hooks->input_grad[i] : NULL;
+        for (int b = 0; dx && b < B; b++) /* dL/dx(t), rows as the cotangent's (grad.h) */
+            memcpy(dx + ((size_t)(r->hooks->batch0 + b) * r->d->T + t) * N, dz + (size_t)b * N,
+                   (size_t)N * sizeof *dz);
         memset(dz, 0, (size_t)B * N * sizeof *dz);
         return;
     }
@@ -181,7 +191,9 @@ static void node_backward(struct reverse *r, int i, int t, double *loss)
     for (int k = 0; k < n->n_in; k++) {
         const struct graph_edge *e = &g->edges[n->in[k]];
         const struct graph_node *src = &g->nodes[e->src];
-        if (src->op->is_input || t - e->delay < 0 || (r->prune_delayed && e->delay > 0)) continue;
+        if ((src->op->is_input && !wants_dx(r, e->src)) || t - e->delay < 0 ||
+            (r->prune_delayed && e->delay > 0))
+            continue;
         trl_real *dzs =
             r->dz[e->src] + (size_t)((t - e->delay) % r->dz_depth[e->src]) * B * src->size;
         packed_mul(&r->back[n->in[k]], B, dI, N, dzs, src->size);
