@@ -41,6 +41,9 @@ class Error(ValueError):
         self.problems = problems if problems is not None else []
 
 
+Error.__module__ = "trellis"  # shown as trellis.Error in tracebacks
+
+
 def _candidates(filename):
     env = os.environ.get("TRELLIS_LIB")
     if env:
@@ -104,9 +107,12 @@ class Lib:
             problems.append({"path": self.string(path[0]) or "", "line": line[0],
                              "column": col[0], "message": self.string(msg)})
         code = int(self.error_status(err))
-        return Error(self.string(self.error_message(err)),
-                     self.string(self.status_name(code)), code,
-                     self.string(self.error_file(err)) or "", problems)
+        file = self.string(self.error_file(err)) or ""
+        message = self.string(self.error_message(err)).rstrip("\n")
+        if not file:  # the library writes ": message" when a problem is about no file
+            message = "\n".join(m[2:] if m.startswith(": ") else m for m in message.split("\n"))
+        return Error(message,
+                     self.string(self.status_name(code)), code, file, problems)
 
     def call(self, fname, *args):
         """Calls trl_<fname>(*args, err) and raises Error unless it returns TRL_OK."""

@@ -17,16 +17,16 @@ from ._lib import Error
 _DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4",
            "I16": "<i2", "I8": "i1", "U64": "<u8", "U32": "<u4", "U16": "<u2", "U8": "u1",
            "BOOL": "?"}
-_NAMES = {np.dtype(v).newbyteorder("<") if np.dtype(v).byteorder != "|" else np.dtype(v): k
-          for k, v in _DTYPES.items()}
+_NAMES = {np.dtype(v): k for k, v in _DTYPES.items()}
 
 
 def load_safetensors(path):
     """{name: ndarray} of a safetensors file, in the file's order and dtypes
-    (F32, F64 and the integer and bool types). The arrays share one buffer
-    read from the file."""
+    (F32, F64 and the integer and bool types). The arrays are writable views
+    of one buffer read from the file."""
     with open(path, "rb") as f:
-        blob = f.read()
+        blob = bytearray(os.fstat(f.fileno()).st_size)  # writable arrays, one read
+        blob = blob[:f.readinto(blob)]
     if len(blob) < 8:
         raise Error("%s: not a safetensors file: %d bytes, the 8-byte header length is "
                     "missing" % (path, len(blob)), "invalid input", 1, path)
@@ -75,8 +75,9 @@ def save_safetensors(path, tensors, metadata=None):
     if metadata:
         header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
     for name, value in tensors.items():
-        a = value if isinstance(value, np.ndarray) else np.asarray(value, dtype=scalar_dtype)
-        key = _NAMES.get(a.dtype.newbyteorder("<") if a.dtype.byteorder != "|" else a.dtype)
+        a = np.asarray(value) if isinstance(value, (np.ndarray, np.generic)) \
+            else np.asarray(value, dtype=scalar_dtype)
+        key = _NAMES.get(a.dtype.newbyteorder("<"))
         if key is None or name == "__metadata__" or not name:
             raise Error("%s: %s: cannot store %s (names must be non-empty and not __metadata__; "
                         "dtypes %s)" % (path, name or "''", a.dtype, ", ".join(_DTYPES)))
