@@ -113,6 +113,7 @@ static int reverse_alloc(struct reverse *r, const trl_real *params)
         if (!r->dz[i]) return -1;
         size_t state = (size_t)n->op->n_state * n->size;
         if (state * OP_MAX_STATE > big) big = state * OP_MAX_STATE;
+        if ((size_t)n->size > big) big = (size_t)n->size; /* dy of a loss term */
         if (n->op->is_input) continue;
         r->dh_next[i] = trl_alloc(B, state * sizeof(trl_real), TRL_MEM_STATE);
         r->dI[i] = trl_alloc_uninit(trl_mul2(T, B), (size_t)n->size * sizeof(trl_real),
