@@ -169,8 +169,9 @@ clean:
 
 # The benchmark table (bench/README.md): pass options in BENCH_ARGS, e.g.
 # make bench BENCH_ARGS="--only lsnn --repeat 3" or BENCH_ARGS=--memory.
-bench: bin/trellis
+bench: bin/trellis lib/libtrellis.so.$(SOMAJOR)
 	python3 bench/run_bench.py $(BENCH_ARGS)
+	PYTHONPATH=python $(PYTHON) bench/python_overhead.py
 
 .PHONY: all install check python-test format lint layers clean bench
 .SECONDARY:

@@ -4,8 +4,8 @@ import json
 import os
 
 from . import _lib
-from ._handles import Data, Handle, Params, data_of, new_handle, params_of, result_dict, \
-    TensorList, as_real
+from ._handles import Data, Handle, Params, TensorList, as_real, data_of, new_handle, \
+    params_of, result_dict
 from ._lib import Error
 
 ALGOS = ("bptt", "rtrl", "eprop")
@@ -167,6 +167,14 @@ class Graph(Handle):
         with Params(self) as p:
             self.lib.call("params_init", p.get(), int(seed))
             return p.to_dict()
+
+    def params(self, params):
+        """A Params (the library's handle) for {name: array} or a parameter
+        file, checked once: pass it to run, grad, evaluate and compare many
+        times without converting again."""
+        if isinstance(params, Params):
+            return params
+        return params_of(self, params)
 
     def load_params(self, path):
         """A parameter file, checked against the graph: {name: array}."""
