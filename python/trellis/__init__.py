@@ -11,6 +11,8 @@ numpy arrays in and out, [B, T, size] row-major, in the graph's precision
 bridge. Errors raise trellis.Error, a ValueError whose str() is the
 library's message with the file and the JSON path.
 """
+import os
+
 from . import _lib
 from ._handles import Data, Params
 from ._lib import Error
@@ -18,9 +20,13 @@ from ._safetensors import load_safetensors, save_safetensors
 from .graph import Graph, task_info, tasks
 from .train import Trainer
 
+if os.environ.get("TRELLIS_KEEP_MEMORY", "1") != "0":
+    _lib.keep_freed_memory()
+
 __all__ = ["Graph", "Error", "Data", "Params", "Trainer", "load_safetensors",
            "save_safetensors", "tasks", "task_info", "threads", "set_threads", "version",
-           "memory_stats", "library_path"]
+           "memory_stats", "library_path", "keep_freed_memory"]
+keep_freed_memory = _lib.keep_freed_memory
 
 
 def version(precision="float32"):

@@ -25,10 +25,10 @@ class Handle:
 
     def close(self):
         if self._free is not None and self.ptr is not None:
-            free, ptr, keep = self._free, self.ptr, self._keep
-            self.ptr, self._free, self._keep = None, None, ()
+            free, ptr = self._free, self.ptr
+            self.ptr, self._free = None, None
             free(ptr)
-            del keep  # what the handle needed (its graph, borrowed arrays) may go now
+            self._keep = ()  # what the handle needed (its graph, borrowed arrays) may go now
 
     def __enter__(self):
         return self

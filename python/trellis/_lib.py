@@ -127,6 +127,25 @@ class Lib:
             self.error_free(err)
 
 
+def keep_freed_memory():
+    """Keeps freed memory in the process (glibc's mallopt), as bin/trellis
+    does: a gradient allocates and frees the same large history and trace
+    blocks at every call, and returning them to the system makes every call
+    fault them in again (bptt on models/lsnn.json: about 1.5x the time).
+    Process-wide; the package calls it when imported unless the environment
+    sets TRELLIS_KEEP_MEMORY=0. Returns whether it took effect (False where
+    the C library has no mallopt)."""
+    ffi = FFI()
+    ffi.cdef("int mallopt(int param, int value);")
+    try:
+        libc = ffi.dlopen(None)
+        m_trim_threshold, m_mmap_threshold = -1, -3  # glibc's malloc.h
+        return bool(libc.mallopt(m_mmap_threshold, 32 << 20) and
+                    libc.mallopt(m_trim_threshold, -1))
+    except (OSError, AttributeError):
+        return False
+
+
 def load(precision="float32"):
     """The Lib of a precision ("float32" or "float64"), loaded once."""
     if precision not in PRECISIONS:
