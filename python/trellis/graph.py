@@ -237,8 +237,11 @@ class Graph(Handle):
             return result_dict(lib, new_handle(lib, "trl_result *", "run", self.get(), p.get(),
                                                d.get()))
 
-    def grad_opts(self, algo="eprop", engine=None, order=1, feedback="symmetric", threads=0):
-        """A trl_grad_opts (cffi struct) of these options, checked."""
+    def grad_opts(self, algo="eprop", engine=None, order=1, feedback="symmetric", threads=0,
+                  check=True):
+        """A trl_grad_opts (cffi struct) of these options, checked by the
+        library (check=False: left to the trainer, which also takes
+        feedback="adaptive")."""
         lib = self.lib
         o = lib.ffi.new("trl_grad_opts *")
         o.algo = _choice("algo", algo, ALGOS)
@@ -246,7 +249,8 @@ class Graph(Handle):
         o.order = int(order)
         o.feedback = _choice("feedback", feedback, FEEDBACK)
         o.threads = int(threads)
-        lib.call("grad_check", o)
+        if check:
+            lib.call("grad_check", o)
         return o
 
     def grad(self, params, data, algo="eprop", engine=None, order=1, feedback="symmetric",

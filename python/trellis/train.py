@@ -43,7 +43,8 @@ class Trainer(Handle):
         with params_of(graph, params) as p:  # a copy of its own: the trainer changes it
             self._params = params_of(graph, p.to_dict())
         cfg = lib.ffi.new("trl_train_config *")
-        o = graph.grad_opts(c["algo"], c["engine"], c["order"], c["feedback"], c["threads"])
+        o = graph.grad_opts(c["algo"], c["engine"], c["order"], c["feedback"], c["threads"],
+                            check=False)  # trl_trainer_new checks them, adaptive included
         cfg.grad = o[0]
         cfg.online = 1 if c["online"] else 0
         cfg.optimizer = _choice("optimizer", c["optimizer"], OPTIMIZERS)
