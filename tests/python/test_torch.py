@@ -120,3 +120,18 @@ def test_adam_trains_an_lsnn_with_eprop():
         opt.step()
         losses.append(loss.item())
     assert np.mean(losses[-5:]) < 0.85 * np.mean(losses[:3]), losses
+
+
+def test_float32_backward_is_grad():
+    """In float32 torch's dL/dy differs from the library's by rounding only:
+    the gradient is linear in it."""
+    g = trellis.Graph.load(fixture("ce_masked", "graph.json"))
+    p = g.load_params(fixture("ce_masked", "params.safetensors"))
+    d = g.load_data(fixture("ce_masked", "data.safetensors"))
+    m = tt.Module(g, params=p, algo="eprop")
+    loss = torch_loss(g, m({k: torch.from_numpy(d[k]) for k in g.inputs})[g.loss["node"]], d)
+    loss.backward()
+    ref = g.grad(p, d, algo="eprop")
+    assert loss.dtype == torch.float32 and loss.item() == pytest.approx(ref["loss"], rel=1e-5)
+    for k in g.trainable:
+        assert rel(m.param(k).grad.numpy(), ref[k]) <= 1e-5, k
