@@ -5,8 +5,7 @@ import os
 import sys
 import time
 
-from ._handles import Handle, data_of, new_handle, params_of
-from ._cdefs import DATA_TARGET
+from ._handles import Handle, new_handle, params_of
 from ._lib import Error
 from .graph import _choice
 
@@ -69,8 +68,8 @@ class Trainer(Handle):
     def set_data(self, data, val=None):
         """Batches drawn from data (a dict of arrays or a data file with a
         target), evaluated on val every eval_every iterations."""
-        d = data_of(self.graph, data, DATA_TARGET).__enter__()
-        v = data_of(self.graph, val, DATA_TARGET).__enter__() if val is not None else None
+        d = self.graph.data(data, target=True)
+        v = self.graph.data(val, target=True) if val is not None else None
         self.lib.call("trainer_set_data", self.get(), d.get(), v.get() if v else self.lib.ffi.NULL)
         self._keep += [d, v]
 
