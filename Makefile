@@ -4,7 +4,8 @@
 #                   library: lib/libtrellis.so.0, lib/libtrellis.a (float32),
 #                   lib/libtrellis-f64.so.0, lib/libtrellis-f64.a (float64)
 #   make install    PREFIX=/usr/local (and DESTDIR): header, libraries,
-#                   pkg-config files, binaries
+#                   pkg-config files, binaries, the Python package (PYTHONDIR)
+#   make python-test  the Python package's tests (pytest, with PYTHON)
 #   make check      unit and command-line tests, double and single precision,
 #                   built with AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      benchmarks (optimised build; see bench/README.md)
@@ -131,8 +132,16 @@ pc = printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$${prefix}/
        'Name: $(1)' 'Description: recurrent networks as JSON graphs, trained with BPTT, RTRL or deep e-prop ($(4))' \
        'Version: $(VERSION)' 'Requires.private: $(DEPS)' 'Cflags: -I$${includedir}$(3)' \
        'Libs: -L$${libdir} -l$(2)' 'Libs.private: -lm -lpthread'
+# The Python package (SPEC section 9) goes to PYTHONDIR/trellis, with
+# _installed.py naming LIBDIR, where it finds the libraries. The default is
+# on Debian python3's path for PREFIX=/usr/local; elsewhere set PYTHONPATH.
+PYTHONDIR ?= $(LIBDIR)/python3/dist-packages
+PY_SRC := $(sort $(wildcard python/trellis/*.py))
 install: all
-	install -d $(DEST)/include $(DEST)/bin $(DESTLIB)/pkgconfig
+	install -d $(DEST)/include $(DEST)/bin $(DESTLIB)/pkgconfig $(DESTDIR)$(PYTHONDIR)/trellis
+	install -m 644 $(PY_SRC) $(DESTDIR)$(PYTHONDIR)/trellis/
+	printf '%s\n' '"""Written by make install: where the libraries are."""' \
+	  'LIBDIR = "$(LIBDIR)"' > $(DESTDIR)$(PYTHONDIR)/trellis/_installed.py
 	install -m 644 include/trellis.h $(DEST)/include/trellis.h
 	install -m 755 bin/trellis bin/trellis-f64 $(DEST)/bin/
 	install -m 644 lib/libtrellis.a lib/libtrellis-f64.a $(DESTLIB)/
@@ -151,6 +160,13 @@ check: lint layers $(TESTS_f64) $(TESTS_f32) build/san-f64/trellis build/san-f32
 	  tests/run_tests.sh build/san-f64 $(TESTS_f64) -- build/san-f32 $(TESTS_f32)
 	@tests/check_library.sh
 	@tests/check_mpi.sh bin/trellis-f64
+	@$(MAKE) --no-print-directory python-test
+
+# Debian's python3 (numpy, cffi, pytest, torch): python3 on PATH may be another.
+PYTHON ?= /usr/bin/python3
+python-test: all
+	PYTHONPATH=python PYTHONDONTWRITEBYTECODE=1 $(PYTHON) -m pytest -q -p no:cacheprovider \
+	  tests/python $(PYTEST_ARGS)
 
 format:
 	clang-format -i $(LIB_SRC) $(wildcard tools/*.c) $(TEST_SRC) $(TEST_LIB) $(wildcard */*.h include/*.h tests/support/*.h)
@@ -168,9 +184,10 @@ clean:
 
 # The benchmark table (bench/README.md): pass options in BENCH_ARGS, e.g.
 # make bench BENCH_ARGS="--only lsnn --repeat 3" or BENCH_ARGS=--memory.
-bench: bin/trellis
+bench: bin/trellis lib/libtrellis.so.$(SOMAJOR)
 	python3 bench/run_bench.py $(BENCH_ARGS)
+	PYTHONPATH=python $(PYTHON) bench/python_overhead.py
 
-.PHONY: all install check format lint layers clean bench
+.PHONY: all install check python-test format lint layers clean bench
 .SECONDARY:
 .DELETE_ON_ERROR:

@@ -85,6 +85,17 @@ trl_status api_grad_check_training(const trl_grad_opts *o, struct trl_errors *e)
 trl_status api_feedback(const trl_grad_opts *o, const struct trl_params *p, trl_real ***out,
                         struct trl_errors *e);
 
+/* SPEC 6.4 (outside.c). The caller's cotangents (o->cotangent), checked
+ * (named by output ids, [B, T, size] of d, finite, each once), as a per-node
+ * array of pointers into them, NULL where none; *out is NULL when o holds
+ * no cotangent array. Free the array with trl_free. */
+trl_status api_cotangents(const struct graph *g, const struct data *d, const trl_grad_opts *o,
+                          const trl_real ***out, struct trl_errors *e);
+/* Per node: a zeroed [B, T, size] array for every input node, NULL for the
+ * others; NULL if out of memory. */
+trl_real **api_input_grads_new(const struct graph *g, const struct data *d);
+void api_input_grads_free(const struct graph *g, trl_real **dx);
+
 /* Sets OpenBLAS to one thread once, unless OPENBLAS_NUM_THREADS says
  * otherwise (trellis.h, thread safety). */
 void api_blas_once(void);

@@ -189,14 +189,26 @@ enum grad_engine api_engine(trl_engine e)
                                      : GRAD_ENGINE_DEFAULT;
 }
 
-/* A result over a gradient block: one tensor per trainable parameter. */
-static trl_result *grad_result(const struct graph *g, trl_real *block, double loss)
+/* A result over a gradient block: one tensor per trainable parameter, then
+ * one per input node of dx (per node [B, T, size], or NULL: none), which it
+ * takes. */
+static trl_result *grad_result(const struct graph *g, const struct data *d, trl_real *block,
+                               trl_real **dx, double loss)
 {
     int n = 0;
     for (int i = 0; i < g->n_params; i++) n += g->params[i].trainable;
+    for (int i = 0; dx && i < g->n_nodes; i++) n += dx[i] != NULL;
     trl_result *r = api_result_new(n);
     if (!r) return NULL;
     r->block = block;
+    r->owned = dx;
+    r->n_owned = dx ? g->n_nodes : 0;
+    for (int i = 0; dx && i < g->n_nodes; i++)
+        if (dx[i])
+            r->tensors[--n] = (trl_tensor){.name = g->nodes[i].id,
+                                           .ndim = 3,
+                                           .shape = {d->B, d->T, g->nodes[i].size},
+                                           .data = dx[i]};
     n = 0;
     for (int i = 0; i < g->n_params; i++) {
         const struct graph_param *p = &g->params[i];
@@ -223,44 +235,61 @@ TRL_API trl_status trl_grad(const trl_graph *tg, const trl_params *p, const trl_
     if (p->g != g || td->g != g)
         return api_fail(e, ERR_ARGUMENT, NULL, "the parameters and data belong to another graph");
     if (api_grad_check(opts, e) != TRL_OK) return api_status(e);
-    if (g->loss_node < 0)
+    const struct data *d = td->d;
+    const trl_real **cot = NULL; /* a loss from outside (SPEC 6.4) replaces the graph's */
+    if (api_cotangents(g, d, opts, &cot, e) != TRL_OK) return api_status(e);
+    if (!cot && g->loss_node < 0)
         return api_fail(e, ERR_INPUT, "/loss",
                         "the graph has no loss; add \"loss\": {\"node\": ID, \"type\": \"mse\"} "
-                        "to compute a gradient");
-    const struct data *d = td->d;
-    if (!d->target && !d->stream)
+                        "to compute a gradient, or give the cotangent of its outputs");
+    if (!cot && !d->target && !d->stream)
         return api_fail(e, ERR_INPUT, "target",
-                        "the data has no target: a gradient needs one, [B, T, %d]",
+                        "the data has no target: a gradient needs one, [B, T, %d], or the "
+                        "cotangent of the outputs",
                         g->nodes[g->loss_node].size);
     const enum grad_algo algo = api_algo(opts->algo);
     const enum grad_engine engine = api_engine(opts->engine);
-    if (d->stream && !grad_is_online(algo, engine))
+    const char *why = d->stream && opts->input_grads               ? "input gradients accumulate"
+                      : d->stream && !grad_is_online(algo, engine) ? "this gradient accumulates"
+                                                                   : NULL;
+    if (why) {
+        trl_free(cot);
         return api_fail(e, ERR_ARGUMENT, NULL,
-                        "%s accumulates in reverse over every step: it needs the data in memory "
-                        "(load it without streaming)",
-                        trl_grad_label(opts));
+                        "%s (%s) in reverse over every step: it needs the data in memory (load "
+                        "it without streaming)",
+                        why, trl_grad_label(opts));
+    }
     trl_real *block = trl_alloc(g->n_param_values + 1, sizeof *block, TRL_MEM_PARAMS);
-    if (!block)
+    trl_real **dx = opts->input_grads ? api_input_grads_new(g, d) : NULL;
+    if (!block || (opts->input_grads && !dx)) {
+        trl_free(cot);
+        trl_free(block);
+        api_input_grads_free(g, dx);
         return api_fail(e, ERR_MEMORY, NULL, "out of memory for a gradient of %zu values",
                         g->n_param_values);
+    }
     trl_real **fb = NULL;
     if (api_feedback(opts, p, &fb, e) != TRL_OK) {
+        trl_free(cot);
         trl_free(block);
+        api_input_grads_free(g, dx);
         return api_status(e);
     }
     double rows[2] = {0, 0}, loss = 0;
-    struct grad_hooks hooks = {.trace_rows = rows, .order = opts->order, .feedback = fb};
+    struct grad_hooks hooks = {.trace_rows = rows,
+                               .order = opts->order,
+                               .feedback = fb,
+                               .cotangent = cot,
+                               .input_grad = dx};
     int before = par_call_threads(opts->threads);
     int rc = grad_compute_hooks(g, p->values, d, algo, engine, &hooks, block, &loss, e);
     par_call_threads(before);
-    if (rc) {
-        trl_free(block);
-        return api_failed(e);
-    }
-    trl_result *r = grad_result(g, block, loss);
+    trl_free(cot);
+    trl_result *r = rc ? NULL : grad_result(g, d, block, dx, loss);
     if (!r) {
         trl_free(block);
-        return api_fail(e, ERR_MEMORY, NULL, "out of memory");
+        api_input_grads_free(g, dx);
+        return rc ? api_failed(e) : api_fail(e, ERR_MEMORY, NULL, "out of memory");
     }
     r->stats = (trl_grad_stats){rows[0], rows[1]};
     *out = r;
@@ -371,11 +400,6 @@ static trl_status check_opts(const trl_grad_opts *o, bool training, struct trl_e
     if (o->n_cotangent < 0 || (o->n_cotangent > 0 && !o->cotangent))
         return api_fail(e, ERR_ARGUMENT, NULL, "cotangent tensors missing for a count of %d",
                         o->n_cotangent);
-    /* the engines of SPEC v2 6.4 are not in this build yet */
-    if (o->cotangent || o->input_grads)
-        return api_fail(e, ERR_ARGUMENT, NULL,
-                        "cotangents and input gradients are not available in this version of "
-                        "the library");
     return TRL_OK;
 }
 

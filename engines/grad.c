@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "engines/loss.h"
 #include "engines/net.h"
 #include "kernels/parallel.h"
 #include "engines/trace_plan.h"
@@ -19,14 +20,44 @@ bool grad_is_online(enum grad_algo algo, enum grad_engine engine)
     return algo == GRAD_RTRL || (algo == GRAD_EPROP && engine != GRAD_ENGINE_REVERSE);
 }
 
+/* An online engine's gradient, and dL/dx from the reverse pass of the same
+ * model: the data must be in memory. */
+static int forward_with_input_grads(const struct graph *g, const trl_real *params,
+                                    const struct data *d, bool prune,
+                                    const struct grad_hooks *hooks, trl_real *grad, double *loss,
+                                    struct trl_errors *err)
+{
+    if (d->stream || hooks->on_step) {
+        trl_errors_add(err, NULL,
+                       "input gradients are accumulated in reverse over every step: they need the "
+                       "data in memory and no updates after every step");
+        return -1;
+    }
+    struct grad_hooks fwd = *hooks, rev = *hooks;
+    fwd.input_grad = NULL;
+    rev.z_sum = NULL; /* observed once, by the forward engine */
+    rev.loss_z = NULL;
+    rev.trace_rows = NULL;
+    trl_real *scratch = trl_alloc_uninit(g->n_param_values + 1, sizeof *scratch, TRL_MEM_PARAMS);
+    double ignored;
+    int rc = scratch ? grad_forward(g, params, d, prune, &fwd, grad, loss, err) : -1;
+    if (!rc) rc = grad_reverse(g, params, d, prune, &rev, scratch, &ignored, err);
+    if (!scratch) trl_errors_add(err, NULL, "out of memory");
+    trl_free(scratch);
+    return rc;
+}
+
 /* One engine on one batch (or shard). */
 static int grad_engine(const struct graph *g, const trl_real *params, const struct data *d,
                        enum grad_algo algo, enum grad_engine engine, const struct grad_hooks *hooks,
                        trl_real *grad, double *loss, struct trl_errors *err)
 {
     bool prune = algo == GRAD_EPROP;
-    if (grad_is_online(algo, engine))
+    const bool dx = hooks && hooks->input_grad;
+    if (grad_is_online(algo, engine) && !dx)
         return grad_forward(g, params, d, prune, hooks, grad, loss, err);
+    if (grad_is_online(algo, engine)) /* dL/dx: the reverse pass of the same model (grad.h) */
+        return forward_with_input_grads(g, params, d, prune, hooks, grad, loss, err);
     if (hooks && hooks->on_step) {
         trl_errors_add(err, NULL,
                        "updates after every step need an online gradient: rtrl, or eprop with the "
@@ -43,15 +74,20 @@ static int grad_engine(const struct graph *g, const trl_real *params, const stru
     return grad_reverse(g, params, d, prune, hooks, grad, loss, err);
 }
 
-/* grad_chunk_size for m-order e-prop's traces (order). */
+/* grad_chunk_size for the loss nodes of hooks (may be NULL). */
 static int chunk_size(const struct graph *g, enum grad_algo algo, enum grad_engine engine,
-                      int order, int B)
+                      const struct grad_hooks *hooks, int B)
 {
     int threads = par_threads() < B ? par_threads() : B;
     int even = (B + threads - 1) / threads; /* one chunk per thread */
     if (!grad_is_online(algo, engine)) return even;
+    bool *is_loss = grad_loss_nodes(g, hooks);
+    const int order = hooks && hooks->order > 1 ? hooks->order : 1;
     struct trace_plan *p =
-        trace_plan_new_orders(g, algo == GRAD_EPROP ? TRACE_EPROP : TRACE_RTRL, NULL, order);
+        is_loss ? trace_plan_new_orders(g, algo == GRAD_EPROP ? TRACE_EPROP : TRACE_RTRL, is_loss,
+                                        order)
+                : NULL;
+    trl_free(is_loss);
     if (!p) return even;
     size_t per_sample = trace_plan_values(p, g) * sizeof(trl_real);
     trace_plan_free(p);
@@ -62,7 +98,7 @@ static int chunk_size(const struct graph *g, enum grad_algo algo, enum grad_engi
 
 int grad_chunk_size(const struct graph *g, enum grad_algo algo, enum grad_engine engine, int B)
 {
-    return chunk_size(g, algo, engine, 1, B);
+    return chunk_size(g, algo, engine, NULL, B);
 }
 
 int grad_samples_held(const struct graph *g, enum grad_algo algo, enum grad_engine engine, int B)
@@ -106,6 +142,7 @@ static void chunk_worker(void *ctx, int k)
         if (s->hooks) {
             h = *s->hooks;
             h.z_sum = s->z_sum[k];
+            h.batch0 += first;
             if (h.trace_rows) h.trace_rows = s->trace_rows[k];
             if (h.loss_z) h.loss_z += (size_t)first * s->d->T * g->nodes[g->loss_node].size;
         }
@@ -179,7 +216,7 @@ int grad_compute_hooks(const struct graph *g, const trl_real *params, const stru
                        enum grad_algo algo, enum grad_engine engine, const struct grad_hooks *hooks,
                        trl_real *grad, double *loss, struct trl_errors *err)
 {
-    const int chunk = chunk_size(g, algo, engine, hooks ? hooks->order : 1, d->B);
+    const int chunk = chunk_size(g, algo, engine, hooks, d->B);
     const int n_chunks = (d->B + chunk - 1) / chunk;
     if (n_chunks <= 1 || (hooks && hooks->on_step)) /* online updates: every sample sees each */
         return grad_engine(g, params, d, algo, engine, hooks, grad, loss, err);
@@ -215,6 +252,39 @@ int grad_compute(const struct graph *g, const trl_real *params, const struct dat
                  struct trl_errors *err)
 {
     return grad_compute_hooks(g, params, d, algo, engine, NULL, grad, loss, err);
+}
+
+bool grad_task_loss(const struct graph *g, const struct data *d, const struct grad_hooks *hooks,
+                    int i, int t, const trl_real *z, trl_real *dy, double *loss)
+{
+    const int N = g->nodes[i].size;
+    if (!hooks || !hooks->cotangent) {
+        if (i != g->loss_node) return false;
+        *loss += loss_step(g->loss_type, d, t, N, z, dy);
+        return true;
+    }
+    if (!hooks->cotangent[i]) return false;
+    double sum = 0;
+    for (int b = 0; b < d->B; b++) {
+        const trl_real *c = hooks->cotangent[i] + ((size_t)(hooks->batch0 + b) * d->T + t) * N;
+        const trl_real *zb = z + (size_t)b * N;
+        memcpy(dy + (size_t)b * N, c, (size_t)N * sizeof *c);
+        for (int k = 0; k < N; k++) sum += (double)c[k] * zb[k];
+    }
+    *loss += sum;
+    return true;
+}
+
+bool *grad_loss_nodes(const struct graph *g, const struct grad_hooks *hooks)
+{
+    bool *is = trl_alloc((size_t)g->n_nodes, sizeof *is, TRL_MEM_MISC);
+    if (!is) return NULL;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const bool task =
+            hooks && hooks->cotangent ? hooks->cotangent[i] != NULL : i == g->loss_node;
+        is[i] = task || (hooks && hooks->dz_const && hooks->dz_const[i]);
+    }
+    return is;
 }
 
 void grad_observe_step(const struct net *net, const struct data *d, int t,

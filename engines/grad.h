@@ -53,13 +53,26 @@ struct grad_hooks {
      * (trace_plan.h) that moved, [1] += all of them, over steps and samples:
      * the share of the per-synapse work that the units' activity asked for. */
     double *trace_rows;
+    /* SPEC 6.4, a loss from outside. Per node: dL/dz as [B, T, size] given
+     * by the caller, or NULL (cotangent 0). When the array is set it
+     * replaces the graph's loss (no target is read): the engines
+     * differentiate sum cot . z, and *loss is that sum. */
+    const trl_real *const *cotangent;
+    /* Per input node: dL/dx is written here as [B, T, size], or NULL (the
+     * array NULL: none). dL/dx(t) depends on every later step's loss: no
+     * forward recursion yields it short of a trace per input value, so the
+     * online engines take it from the reverse pass of the same model
+     * (bptt for rtrl, the reverse engine for eprop; grad.c). */
+    trl_real *const *input_grad;
+    /* The row of sample 0 in cotangent and input_grad (a chunk's first). */
+    int batch0;
 };
 
 /* dL/dtheta into grad (a block laid out as the parameters; entries of frozen
  * tensors are 0) and the loss into *loss. The graph must have a loss and the
- * data a target. The online engines (grad_is_online) also take a streamed
- * data set (data_open), read a window at a time in every chunk. 0, or -1
- * with err set (out of memory, too many traces, a read error). */
+ * data a target, unless the hooks give a cotangent. The online engines (grad_is_online) also take a
+ * streamed data set (data_open), read a window at a time in every chunk. 0, or -1 with err set (out
+ * of memory, too many traces, a read error). */
 int grad_compute(const struct graph *g, const trl_real *params, const struct data *d,
                  enum grad_algo algo, enum grad_engine engine, trl_real *grad, double *loss,
                  struct trl_errors *err);
@@ -86,6 +99,15 @@ int grad_reverse(const struct graph *g, const trl_real *params, const struct dat
 int grad_forward(const struct graph *g, const trl_real *params, const struct data *d,
                  bool prune_delayed, const struct grad_hooks *hooks, trl_real *grad, double *loss,
                  struct trl_errors *err);
+
+/* Step t's term of the task loss at node i: dL/dz(t) [B, size] into dy and
+ * the term added to *loss; the graph's loss at its loss node, or the
+ * hooks' cotangent. false (dy untouched) if node i receives none. */
+bool grad_task_loss(const struct graph *g, const struct data *d, const struct grad_hooks *hooks,
+                    int i, int t, const trl_real *z, trl_real *dy, double *loss);
+/* Per node: does it receive a loss term (the task loss, or a hook's
+ * constant dL/dz)? NULL if out of memory; free with trl_free. */
+bool *grad_loss_nodes(const struct graph *g, const struct grad_hooks *hooks);
 
 /* After step t of an engine: the z_sum and loss_z hooks. */
 struct net;

@@ -9,7 +9,8 @@
  *                        W_e dz_p/dh_p(t-d) eps_p(t-d)
  *                      + dI/dtheta (m owns theta: z_src(t-d), or 1 for a bias) ]
  *
- * and at the loss node the gradient takes its step term,
+ * and at every loss node (the graph's, or each node with a caller's
+ * cotangent, SPEC 6.4) the gradient takes its step term,
  * dL/dtheta += dL/dz_L(t) . dz_L/dh_L(t) . eps_L(t).
  *
  * The shape of a parent's trace decides how its term is formed:
@@ -41,7 +42,6 @@
 
 #include "core/alloc.h"
 #include "engines/grad.h"
-#include "engines/loss.h"
 #include "engines/net.h"
 #include "kernels/packed.h"
 #include "engines/trace_plan.h"
@@ -481,9 +481,7 @@ static void node_traces(struct forward *f, int i, int t, trl_real *grad, double 
     const struct trace_slot *first = &f->plan->slots[f->plan->first_slot[i]];
     const bool is_loss = f->plan->is_loss[i];
     if (is_loss) { /* dL/dz(t): the task loss, plus a hook's constant term */
-        if (i == g->loss_node)
-            *loss += loss_step(g->loss_type, f->d, t, N, net_z(f->net, i, t), f->dy);
-        else
+        if (!grad_task_loss(g, f->d, f->hooks, i, t, net_z(f->net, i, t), f->dy, loss))
             memset(f->dy, 0, (size_t)B * N * sizeof *f->dy);
         const trl_real *extra = f->hooks && f->hooks->dz_const ? f->hooks->dz_const[i] : NULL;
         const trl_real *dz = dzdh_at(f, i, t);
@@ -612,17 +610,6 @@ static int forward_alloc(struct forward *f, const trl_real *params)
     return 0;
 }
 
-/* Nodes that receive a loss term: the loss node and every node a hook adds
- * a constant dL/dz to. */
-static bool *loss_nodes(const struct graph *g, const struct grad_hooks *hooks)
-{
-    bool *is = trl_alloc((size_t)g->n_nodes, sizeof *is, TRL_MEM_MISC);
-    if (!is) return NULL;
-    for (int i = 0; i < g->n_nodes; i++)
-        is[i] = i == g->loss_node || (hooks && hooks->dz_const && hooks->dz_const[i]);
-    return is;
-}
-
 static void zero_no_self_diagonals(const struct graph *g, trl_real *grad)
 {
     for (int p = 0; p < g->n_params; p++) {
@@ -644,8 +631,8 @@ static void forward_step(struct forward *f, int t, trl_real *grad, double *loss)
         int i = g->order[k];
         if (f->plan->n_node_slots[i])
             node_traces(f, i, t, target, loss);
-        else if (i == g->loss_node)
-            *loss += loss_step(g->loss_type, f->d, t, g->nodes[i].size, net_z(f->net, i, t), f->dy);
+        else
+            grad_task_loss(g, f->d, f->hooks, i, t, net_z(f->net, i, t), f->dy, loss);
     }
     if (!f->step_grad) return;
     settle_all_pending(f, f->step_grad);
@@ -666,7 +653,7 @@ int grad_forward(const struct graph *g, const trl_real *params, const struct dat
                         .fb = hooks ? hooks->feedback : NULL,
                         .lsig_edge = -1};
     const char *name = prune_delayed ? "eprop" : "rtrl";
-    bool *is_loss = loss_nodes(g, hooks);
+    bool *is_loss = grad_loss_nodes(g, hooks);
     f.plan = is_loss ? trace_plan_new_orders(g, prune_delayed ? TRACE_EPROP : TRACE_RTRL, is_loss,
                                              hooks ? hooks->order : 1)
                      : NULL;

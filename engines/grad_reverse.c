@@ -25,6 +25,10 @@
  * feedback matrices (SPEC 6.3) an edge's credit product uses its matrix in
  * place of W.
  *
+ * The loss term is the graph's loss or a caller's cotangent (SPEC 6.4);
+ * asked for, dL/dz of an input node (summed over the copies) is its input
+ * gradient dL/dx.
+ *
  * Memory per sample and step (T_MEM_HISTORY): sum over nodes of
  * (S + 1) * size (h and z) + size for non-inputs (dL/dI).
  */
@@ -32,7 +36,6 @@
 
 #include "core/alloc.h"
 #include "engines/grad.h"
-#include "engines/loss.h"
 #include "engines/net.h"
 
 struct reverse {
@@ -75,6 +78,12 @@ static void reverse_free(struct reverse *r)
 
 /* The edges' W for the backward products of a step: packed for the batch's
  * few rows where that pays, else the BLAS on W (packed_init). */
+/* Is dL/dx of input node i asked for (grad_hooks.input_grad)? */
+static bool wants_dx(const struct reverse *r, int i)
+{
+    return r->hooks && r->hooks->input_grad && r->hooks->input_grad[i];
+}
+
 static int alloc_back(struct reverse *r, const trl_real *params)
 {
     const struct graph *g = r->g;
@@ -85,8 +94,8 @@ static int alloc_back(struct reverse *r, const trl_real *params)
         trl_real *const *fb = r->hooks ? r->hooks->feedback : NULL;
         const trl_real *W = fb && fb[k] ? fb[k] : params + g->params[e->param].offset;
         const int N = g->nodes[e->dst].size, K = g->nodes[e->src].size;
-        const bool used =
-            !g->nodes[e->src].op->is_input && !(r->prune_delayed && e->delay > 0 && r->copies == 1);
+        const bool used = (!g->nodes[e->src].op->is_input || wants_dx(r, e->src)) &&
+                          !(r->prune_delayed && e->delay > 0 && r->copies == 1);
         if (!used || !packed_pays(r->d->B))
             r->back[k] = (struct packed_weight){
                 .w = W, .rows = N, .cols = K, .op = PACKED_W, .n_in = N, .n_out = K};
@@ -116,6 +125,7 @@ static int reverse_alloc(struct reverse *r, const trl_real *params)
         if (!r->dz[i]) return -1;
         size_t state = (size_t)n->op->n_state * n->size;
         if (state * OP_MAX_STATE > big) big = state * OP_MAX_STATE;
+        if ((size_t)n->size > big) big = (size_t)n->size; /* dy of a loss term */
         if (n->op->is_input) continue;
         r->dh_next[i] = trl_alloc(B * r->copies, state * sizeof(trl_real), TRL_MEM_STATE);
         r->dI[i] = trl_alloc_uninit(trl_mul2(T, B), (size_t)n->size * sizeof(trl_real),
@@ -198,7 +208,8 @@ static void copy_backward(struct reverse *r, int i, int t, int c, trl_real *dz, 
         const struct graph_edge *e = &g->edges[n->in[k]];
         const struct graph_node *src = &g->nodes[e->src];
         const bool crosses = r->prune_delayed && e->delay > 0;
-        if (src->op->is_input || t - e->delay < 0 || (crosses && c == 0)) continue;
+        if ((src->op->is_input && !wants_dx(r, e->src)) || t - e->delay < 0 || (crosses && c == 0))
+            continue;
         packed_mul(&r->back[n->in[k]], B, dI, N, dz_at(r, e->src, t - e->delay, c - crosses),
                    src->size);
     }
@@ -212,15 +223,20 @@ static void node_backward(struct reverse *r, int i, int t, double *loss)
     const struct graph_node *n = &g->nodes[i];
     const int B = r->d->B, N = n->size, last = r->copies - 1;
     trl_real *dz = dz_at(r, i, t, last); /* the loss and the hooks' terms enter the last copy */
-    if (i == g->loss_node) {
-        *loss += loss_step(g->loss_type, r->d, t, N, net_z(r->net, i, t), r->dy);
+    if (grad_task_loss(g, r->d, r->hooks, i, t, net_z(r->net, i, t), r->dy, loss))
         for (size_t k = 0; k < (size_t)B * N; k++) dz[k] += r->dy[k];
-    }
     const trl_real *extra = r->hooks && r->hooks->dz_const ? r->hooks->dz_const[i] : NULL;
     if (extra)
         for (int b = 0; b < B; b++)
             for (int j = 0; j < N; j++) dz[(size_t)b * N + j] += extra[j];
     if (n->op->is_input) {
+        trl_real *dx = wants_dx(r, i) ? r->hooks->input_grad[i] : NULL;
+        for (int b = 0; dx && b < B; b++) { /* dL/dx(t), rows as the cotangent's (grad.h) */
+            trl_real *row = dx + ((size_t)(r->hooks->batch0 + b) * r->d->T + t) * N;
+            memset(row, 0, (size_t)N * sizeof *row);
+            for (int c = 0; c <= last; c++)
+                for (int j = 0; j < N; j++) row[j] += dz_at(r, i, t, c)[(size_t)b * N + j];
+        }
         for (int c = 0; c <= last; c++) memset(dz_at(r, i, t, c), 0, (size_t)B * N * sizeof *dz);
         return;
     }

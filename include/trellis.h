@@ -478,10 +478,23 @@ typedef struct trl_grad_opts {
     trl_feedback feedback;
     /* SPEC 6.4, a loss from outside: dL/dy for some or all output nodes, each
      * named by the node's id, [B, T, size] (NULL: the graph's loss). The
-     * gradient is then that of the sum of cotangent * y, and so is the loss. */
+     * gradient is then that of the sum of cotangent * y under the chosen
+     * algorithm (an output not listed has cotangent 0; n_cotangent 0 with a
+     * non-NULL array: all 0), and the result's loss is that sum; the graph
+     * needs no loss and the data no target (one present is ignored). A name
+     * that is not an output's id, a shape other than the data's [B, T, size]
+     * or a value that is not finite is TRL_ERR_INPUT naming the tensor
+     * (trl_error_file is then "cotangent"). The tensors are read during
+     * trl_grad only. */
     const trl_tensor *cotangent;
     int n_cotangent;
-    int input_grads; /* also dL/dx, one tensor per input node named by its id */
+    /* Nonzero: the result also holds dL/dx for every input node, [B, T,
+     * size], named by the node's id (after the parameters' tensors); for
+     * eprop, of the same pruned model as the parameters' gradient. Computed
+     * by reverse accumulation (for rtrl and eprop online too: an input's
+     * gradient depends on every later step), so it needs the data in memory
+     * and memory that grows with T. */
+    int input_grads;
 } trl_grad_opts;
 #define TRL_GRAD_OPTS_INIT                                                                         \
     {                                                                                              \
@@ -502,8 +515,9 @@ TRL_API const char *trl_grad_label(const trl_grad_opts *opts);
 
 /* dL/dtheta by the chosen algorithm: one tensor per trainable parameter
  * (same name and shape as in the parameter set) and the loss. The graph
- * needs a loss and the data a target; random feedback needs feedback
- * matrices in p (TRL_ERR_INPUT without any). */
+ * needs a loss and the data a target, unless opts gives cotangents; with
+ * opts->input_grads, one tensor per input node follows. Random feedback
+ * needs feedback matrices in p (TRL_ERR_INPUT without any). */
 #define trl_grad TRL_NAME(trl_grad)
 TRL_API trl_status trl_grad(const trl_graph *g, const trl_params *p, const trl_data *d,
                             const trl_grad_opts *opts, trl_result **out, trl_error *err);

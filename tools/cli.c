@@ -113,6 +113,48 @@ int cli_rule_opts(const struct command *cmd, const struct cli_rule *r, bool trai
     return 0;
 }
 
+int cli_grad_outside(const char *cotangent_path, bool input_grads, trl_grad_opts *o,
+                     struct cli_cotangent *held)
+{
+    *held = (struct cli_cotangent){0};
+    o->input_grads = input_grads;
+    if (!cotangent_path) return 0;
+    trl_error *err = trl_error_new();
+    if (!err || trl_result_load(cotangent_path, &held->file, err) != TRL_OK) {
+        int rc = err ? cli_fail(err) : EXIT_INPUT;
+        trl_error_free(err);
+        return rc;
+    }
+    trl_error_free(err);
+    const int n = trl_result_count(held->file);
+    held->tensors = calloc((size_t)n + 1, sizeof *held->tensors);
+    if (!held->tensors) {
+        fprintf(stderr, "%s: out of memory\n", cotangent_path);
+        return EXIT_INPUT;
+    }
+    for (int i = 0; i < n; i++) trl_result_tensor(held->file, i, &held->tensors[i]);
+    o->cotangent = held->tensors;
+    o->n_cotangent = n;
+    return 0;
+}
+
+void cli_cotangent_free(struct cli_cotangent *held)
+{
+    trl_result_free(held->file);
+    free(held->tensors);
+    *held = (struct cli_cotangent){0};
+}
+
+int cli_grad_fail(const trl_error *err, const char *cotangent_path)
+{
+    if (!cotangent_path || strcmp(trl_error_file(err), "cotangent") != 0) return cli_fail(err);
+    for (int i = 0; i < trl_error_count(err); i++) {
+        const char *path, *msg = trl_error_at(err, i, &path, NULL, NULL);
+        fprintf(stderr, "%s: %s%s%s\n", cotangent_path, path, *path ? ": " : "", msg);
+    }
+    return trl_error_status(err) == TRL_ERR_ARGUMENT ? EXIT_USAGE : EXIT_INPUT;
+}
+
 static int parse_value(const struct command *cmd, const struct opt *o, const char *arg)
 {
     char *end = NULL;

@@ -90,6 +90,21 @@ int cli_rule_opts(const struct command *cmd, const struct cli_rule *r, bool trai
                   trl_grad_opts *o, double *decay);
 /* The hint after "random feedback needs feedback matrices". */
 #define CLI_FEEDBACK_HINT "make them with: trellis init GRAPH --seed N --feedback random -o PARAMS"
+/* The cotangent file of grad --cotangent, held while o points into it. */
+struct cli_cotangent {
+    trl_result *file;
+    trl_tensor *tensors;
+};
+/* --cotangent FILE and --input-grads of grad (SPEC 6.4) into o: FILE's
+ * tensors (named by output ids) are read into *held, which o then points
+ * into (free it after the gradient with cli_cotangent_free). 0, or the exit
+ * status (the problem printed). */
+int cli_grad_outside(const char *cotangent_path, bool input_grads, trl_grad_opts *o,
+                     struct cli_cotangent *held);
+void cli_cotangent_free(struct cli_cotangent *held);
+/* cli_fail for a gradient's failure: problems in the cotangents are
+ * printed as being about cotangent_path. */
+int cli_grad_fail(const trl_error *err, const char *cotangent_path);
 
 extern const struct command cmd_validate, cmd_init, cmd_run, cmd_grad, cmd_data, cmd_train,
     cmd_compare, cmd_sweep, cmd_dot, cmd_bench;

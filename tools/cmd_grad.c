@@ -1,26 +1,64 @@
 /* cmd_grad.c - `trellis grad GRAPH --params P --data D --algo A [--engine E]
- * -o GRADS` (SPEC sections 6, 7): one key per trainable parameter and "loss". */
+ * [--cotangent FILE] [--input-grads] -o GRADS` (SPEC sections 6, 6.4, 7): one
+ * key per trainable parameter, "loss", and dL/dx per input id if asked. */
 #include <stdio.h>
 #include <string.h>
 
-#include "engines/grad.h"
-#include "io/feedback.h"
 #include "tools/cli.h"
 
-static int parse_algo(const char *s, enum grad_algo *algo)
+/* The gradient of opts on the loaded files, written to out. */
+static int grad_write(const char *graph_path, const char *params_path, const char *data_path,
+                      const trl_grad_opts *opts, const char *cot_path, const char *out)
 {
-    for (int a = 0; a < 3; a++)
-        if (strcmp(s, grad_algo_names[a]) == 0) {
-            *algo = (enum grad_algo)a;
-            return 0;
-        }
-    return -1;
+    trl_error *err = trl_error_new();
+    trl_graph *g = err ? cli_graph(graph_path, err) : NULL;
+    trl_params *p = NULL;
+    trl_data *d = NULL;
+    trl_result *r = NULL;
+    int status = EXIT_INPUT;
+    if (!g) goto done;
+    /* online: stream the data a window of steps at a time, so that memory
+     * does not grow with T; reverse accumulation needs every step at once */
+    unsigned flags = opts->cotangent ? 0 : TRL_DATA_TARGET;
+    if (trl_grad_is_online(opts) && !opts->input_grads) flags |= TRL_DATA_STREAM;
+    if (trl_params_new(g, &p, err) || trl_params_load(p, params_path, err) ||
+        trl_data_load(g, data_path, flags, &d, err)) {
+        status = cli_fail(err);
+        goto done;
+    }
+    if (opts->feedback == TRL_FEEDBACK_RANDOM && !trl_params_feedback_count(p)) {
+        fprintf(stderr,
+                "%s: --feedback random needs feedback matrices (n.fb.s) and the file holds "
+                "none; " CLI_FEEDBACK_HINT "\n",
+                params_path);
+        goto done;
+    }
+    if (trl_grad(g, p, d, opts, &r, err)) {
+        status = cli_grad_fail(err, cot_path);
+        goto done;
+    }
+    if (trl_result_save(r, out, err)) {
+        status = cli_fail(err);
+        goto done;
+    }
+    double loss;
+    trl_result_loss(r, &loss);
+    printf("loss %.10g\n", loss);
+    status = EXIT_OK;
+done:
+    trl_result_free(r);
+    trl_data_free(d);
+    trl_params_free(p);
+    trl_graph_free(g);
+    trl_error_free(err);
+    return status;
 }
 
 static int grad_main(int argc, char **argv)
 {
     const char *params_path = NULL, *data_path = NULL, *out = NULL, *algo_name = NULL;
-    const char *engine_name = NULL, *pos[1];
+    const char *engine_name = NULL, *cot_path = NULL, *pos[1];
+    bool input_grads = false;
     int n_pos = 1;
     struct cli_rule rule = {0};
     const struct opt opts[] = {
@@ -29,98 +67,34 @@ static int grad_main(int argc, char **argv)
         {"--data", NULL, OPT_STRING, &data_path, NULL},
         {"--algo", NULL, OPT_STRING, &algo_name, NULL},
         {"--engine", NULL, OPT_STRING, &engine_name, NULL},
+        {"--cotangent", NULL, OPT_STRING, &cot_path, NULL},
+        {"--input-grads", NULL, OPT_FLAG, &input_grads, NULL},
         {"-o", "--output", OPT_STRING, &out, NULL},
     };
-    int rc = cli_parse(&cmd_grad, argc, argv, opts, 8, pos, &n_pos);
+    int rc =
+        cli_parse(&cmd_grad, argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), pos, &n_pos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
-    enum grad_algo algo;
-    enum grad_engine engine = GRAD_ENGINE_DEFAULT;
     if (n_pos != 1) return cli_usage_error(&cmd_grad, "expected one GRAPH file");
     if (!params_path) return cli_usage_error(&cmd_grad, "--params PARAMS is required");
     if (!data_path) return cli_usage_error(&cmd_grad, "--data DATA is required");
     if (!out) return cli_usage_error(&cmd_grad, "-o GRADS is required");
-    if (!algo_name || parse_algo(algo_name, &algo))
-        return cli_usage_error(&cmd_grad, "--algo must be bptt, rtrl or eprop%s%s%s",
-                               algo_name ? " (got \"" : "", algo_name ? algo_name : "",
-                               algo_name ? "\")" : "");
-    if (engine_name) {
-        if (algo != GRAD_EPROP)
-            return cli_usage_error(&cmd_grad, "--engine applies to --algo eprop only");
-        if (strcmp(engine_name, "online") == 0)
-            engine = GRAD_ENGINE_ONLINE;
-        else if (strcmp(engine_name, "reverse") == 0)
-            engine = GRAD_ENGINE_REVERSE;
-        else
-            return cli_usage_error(&cmd_grad, "--engine must be online or reverse (got \"%s\")",
-                                   engine_name);
-    }
-
-    trl_grad_opts o = TRL_GRAD_OPTS_INIT;
-    o.algo = (trl_algo)algo;
-    if ((rc = cli_rule_opts(&cmd_grad, &rule, false, &o, NULL))) return rc;
-    struct graph *g = cli_load_graph(pos[0]);
-    if (!g) return EXIT_INPUT;
-    trl_real **fb = feedback_new(g);
-    int status = EXIT_INPUT;
-    struct data *d = NULL;
-    trl_real *grad = NULL;
-    struct trl_errors err;
-    trl_errors_init(&err, pos[0]);
-    if (g->loss_node < 0) {
-        trl_errors_add(&err, "/loss",
-                       "the graph has no loss; add \"loss\": {\"node\": ID, "
-                       "\"type\": \"mse\"} to compute a gradient");
-        goto done;
-    }
-    trl_errors_init(&err, params_path);
-    trl_real *params = params_new(g);
-    grad = params_new(g);
-    if (!params || !grad) {
-        trl_free(params);
-        trl_errors_add(&err, NULL, "out of memory for %zu parameters", g->n_param_values);
-        goto done;
-    }
-    if (!fb || params_load_all(g, params_path, params, fb, &err)) {
-        trl_free(params);
-        goto done;
-    }
-    if (o.feedback == TRL_FEEDBACK_RANDOM && !feedback_count(g, fb)) {
-        trl_errors_add(&err, NULL,
-                       "--feedback random needs feedback matrices (n.fb.s) and the "
-                       "file holds none; " CLI_FEEDBACK_HINT);
-        trl_free(params);
-        goto done;
-    }
-    const struct grad_hooks hooks = {.order = o.order,
-                                     .feedback = o.feedback == TRL_FEEDBACK_RANDOM ? fb : NULL};
-    trl_errors_init(&err, data_path);
-    /* online: stream the data a window of steps at a time, so that memory
-     * does not grow with T; reverse accumulation needs every step at once */
-    d = grad_is_online(algo, engine) ? data_open(g, data_path, DATA_TARGET_REQUIRED, &err)
-                                     : data_load(g, data_path, DATA_TARGET_REQUIRED, &err);
-    double loss = 0;
-    if (d && grad_compute_hooks(g, params, d, algo, engine, &hooks, grad, &loss, &err) == 0) {
-        trl_errors_init(&err, out);
-        if (params_save(g, grad, PARAMS_TRAINABLE, &loss, out, &err) == 0) {
-            status = EXIT_OK;
-            printf("loss %.10g\n", loss);
-        }
-    }
-    trl_free(params);
-done:
-    if (status != EXIT_OK) cli_input_error(&err);
-    trl_free(grad);
-    feedback_free(g, fb);
-    data_free(d);
-    graph_free(g);
-    return status;
+    trl_grad_opts o;
+    struct cli_cotangent cot;
+    rc = cli_grad_opts(&cmd_grad, algo_name, engine_name, &o);
+    if (!rc) rc = cli_rule_opts(&cmd_grad, &rule, false, &o, NULL);
+    if (rc) return rc;
+    rc = cli_grad_outside(cot_path, input_grads, &o, &cot);
+    if (!rc) rc = grad_write(pos[0], params_path, data_path, &o, cot_path, out);
+    cli_cotangent_free(&cot);
+    return rc;
 }
 
 const struct command cmd_grad = {
     .name = "grad",
     .run = grad_main,
-    .usage = "GRAPH --params PARAMS --data DATA --algo bptt|rtrl|eprop [--engine online|reverse] "
-             "[--order M] [--feedback symmetric|random] -o GRADS",
+    .usage =
+        "GRAPH --params PARAMS --data DATA --algo bptt|rtrl|eprop [--engine online|reverse] "
+        "[--order M] [--feedback symmetric|random] [--cotangent FILE] [--input-grads] -o GRADS",
     .summary = "gradient of the loss by bptt, rtrl or deep e-prop",
     .help = "Writes one tensor per trainable parameter (same name and shape as in PARAMS)\n"
             "and \"loss\". bptt and rtrl give the exact gradient; eprop the deep e-prop\n"
@@ -138,6 +112,12 @@ const struct command cmd_grad = {
             "  --feedback MODE   symmetric (default: the weights carry credit back) or\n"
             "                    random (the feedback matrices n.fb.s of PARAMS, written\n"
             "                    by init --feedback random, in place of the weights)\n"
+            "  --cotangent FILE  a loss from outside: FILE holds dL/dy [B, T, size] for some\n"
+            "                    or all output nodes, named by id (others: 0); the gradient\n"
+            "                    is that of sum(cotangent * y) and \"loss\" that sum; the\n"
+            "                    graph needs no loss and DATA no target (SPEC 6.4)\n"
+            "  --input-grads     also write dL/dx [B, T, size] for every input node, named\n"
+            "                    by id (by reverse accumulation: DATA is read into memory)\n"
             "  -o GRADS          output safetensors file\n\n"
             "example:\n  trellis grad models/lsnn.json --params p.safetensors --data "
             "d.safetensors --algo eprop -o g.safetensors\n",
