@@ -21,8 +21,8 @@
  * be unaligned in the buffer. A streamed file is read with pread, which
  * reports a file that shrank after it was checked as a short read.
  *
- * Writing (st_write) builds the header with jansson (compact, keys in the
- * given order, "__metadata__" first; integers only, so no locale enters),
+ * Writing (st_write, or st_writer_* for values made piece by piece) builds the header with jansson
+ * (compact, keys in the given order, "__metadata__" first; integers only, so no locale enters),
  * pads it with spaces to a multiple of 8 bytes, and writes header and data to
  * "<path>.tmp.XXXXXX" in the destination's folder; after fflush, fsync and
  * fclose succeed it renames the temporary over path. Any failure unlinks the
@@ -741,7 +741,7 @@ static size_t st_out_count(const struct st_out *t)
 }
 
 static int st_check_out(const json_t *root, const struct st_out *t, int i, size_t count,
-                        struct trl_errors *err)
+                        bool need_data, struct trl_errors *err)
 {
     char where[32];
     snprintf(where, sizeof where, "tensor %d", i);
@@ -764,7 +764,7 @@ static int st_check_out(const json_t *root, const struct st_out *t, int i, size_
                        (size_t)TRL_ALLOC_MAX);
         return -1;
     }
-    if (count && !t->data) {
+    if (need_data && count && !t->data) {
         trl_errors_add(err, t->name, "data is NULL for %zu values", count);
         return -1;
     }
@@ -821,7 +821,7 @@ fail:
 
 /* The header object; every problem with the input is reported. */
 static json_t *st_build_header(const struct st_out *tensors, int n, const char *const *meta,
-                               struct trl_errors *err)
+                               bool need_data, uint64_t *total, struct trl_errors *err)
 {
     json_t *root = json_object();
     uint64_t offset = 0;
@@ -835,7 +835,7 @@ static json_t *st_build_header(const struct st_out *tensors, int n, const char *
     for (int i = 0; i < n; i++) {
         const struct st_out *t = &tensors[i];
         size_t count = st_out_count(t);
-        if (st_check_out(root, t, i, count, err)) {
+        if (st_check_out(root, t, i, count, need_data, err)) {
             bad = 1;
             continue;
         }
@@ -853,6 +853,7 @@ static json_t *st_build_header(const struct st_out *tensors, int n, const char *
         offset += bytes;
     }
     if (bad) goto fail;
+    *total = offset;
     return root;
 nomem:
     trl_errors_add(err, NULL, "out of memory");
@@ -899,21 +900,6 @@ static mode_t st_new_file_mode(void)
     return 0666 & ~mask;
 }
 
-static int st_write_stream(FILE *fp, const char *header, size_t hlen, const struct st_out *tensors,
-                           int n)
-{
-    unsigned char len[ST_LEN_BYTES];
-    st_put_le64(len, hlen);
-    if (fwrite(len, 1, sizeof len, fp) != sizeof len) return -1;
-    if (fwrite(header, 1, hlen, fp) != hlen) return -1;
-    for (int i = 0; i < n; i++) {
-        size_t count = st_out_count(&tensors[i]);
-        if (count && fwrite(tensors[i].data, sizeof(trl_real), count, fp) != count) return -1;
-    }
-    if (fflush(fp) || fsync(fileno(fp))) return -1;
-    return 0;
-}
-
 /* Makes a rename in path's folder durable; best effort (the file is complete). */
 static void st_sync_folder(const char *path)
 {
@@ -929,57 +915,139 @@ static void st_sync_folder(const char *path)
     trl_free(dir);
 }
 
+struct st_writer {
+    char *path, *tmp;
+    FILE *fp;
+    uint64_t left; /* values still to put */
+};
+
+void st_writer_abort(struct st_writer *w)
+{
+    if (!w) return;
+    if (w->fp) fclose(w->fp);
+    if (w->tmp) unlink(w->tmp);
+    trl_free(w->tmp);
+    trl_free(w->path);
+    trl_free(w);
+}
+
+/* The length field and the header, into w's temporary file. */
+static int st_writer_header(struct st_writer *w, const struct st_out *tensors, int n,
+                            const char *const *meta, bool need_data, struct trl_errors *err)
+{
+    size_t hlen = 0;
+    uint64_t bytes = 0;
+    char *header = NULL;
+    json_t *root = st_build_header(tensors, n, meta, need_data, &bytes, err);
+    if (root) header = st_header_text(root, &hlen, err);
+    json_decref(root);
+    if (!header) return -1;
+    w->left = bytes / sizeof(trl_real);
+    unsigned char len[ST_LEN_BYTES];
+    st_put_le64(len, hlen);
+    int rc =
+        fwrite(len, 1, sizeof len, w->fp) == sizeof len && fwrite(header, 1, hlen, w->fp) == hlen
+            ? 0
+            : -1;
+    trl_free(header);
+    if (rc) trl_errors_add(err, NULL, "cannot write %s: %s", w->tmp, strerror(errno));
+    return rc;
+}
+
+static struct st_writer *st_writer_start(const char *path, const struct st_out *tensors, int n,
+                                         const char *const *meta, bool need_data,
+                                         struct trl_errors *err)
+{
+    struct st_writer *w = trl_alloc(1, sizeof *w, TRL_MEM_MISC);
+    int fd = -1;
+    trl_errors_init(err, path);
+    if (!w) goto nomem;
+    *w = (struct st_writer){0};
+    w->path = st_strdup(path);
+    w->tmp = trl_alloc(strlen(path) + sizeof ".tmp.XXXXXX", 1, TRL_MEM_MISC);
+    if (!w->path || !w->tmp) goto nomem;
+    strcat(strcpy(w->tmp, path), ".tmp.XXXXXX");
+    fd = mkstemp(w->tmp);
+    if (fd < 0) {
+        trl_errors_add(err, NULL, "cannot create temporary file %s: %s", w->tmp, strerror(errno));
+        trl_free(w->tmp);
+        w->tmp = NULL;
+        goto fail;
+    }
+    if (fchmod(fd, st_new_file_mode()) || !(w->fp = fdopen(fd, "wb"))) {
+        trl_errors_add(err, NULL, "cannot write %s: %s", w->tmp, strerror(errno));
+        close(fd);
+        goto fail;
+    }
+    if (st_writer_header(w, tensors, n, meta, need_data, err)) goto fail;
+    return w;
+nomem:
+    trl_errors_add(err, NULL, "out of memory");
+fail:
+    st_writer_abort(w);
+    return NULL;
+}
+
+struct st_writer *st_writer_open(const char *path, const struct st_out *tensors, int n,
+                                 const char *const *meta, struct trl_errors *err)
+{
+    return st_writer_start(path, tensors, n, meta, false, err);
+}
+
+int st_writer_put(struct st_writer *w, const trl_real *v, size_t n, struct trl_errors *err)
+{
+    if (n > w->left) {
+        trl_errors_add(err, NULL, "%zu values put where the header leaves %llu", n,
+                       (unsigned long long)w->left);
+        return -1;
+    }
+    if (n && fwrite(v, sizeof *v, n, w->fp) != n) {
+        trl_errors_add(err, NULL, "cannot write %s: %s", w->tmp, strerror(errno));
+        return -1;
+    }
+    w->left -= n;
+    return 0;
+}
+
+int st_writer_commit(struct st_writer *w, struct trl_errors *err)
+{
+    int rc = -1;
+    if (w->left) {
+        trl_errors_add(err, NULL, "%llu values of the header were never put",
+                       (unsigned long long)w->left);
+        st_writer_abort(w);
+        return -1;
+    }
+    int bad = fflush(w->fp) || fsync(fileno(w->fp));
+    bad = fclose(w->fp) || bad;
+    w->fp = NULL;
+    if (bad) {
+        trl_errors_add(err, NULL, "cannot write %s: %s", w->tmp, strerror(errno));
+    } else if (rename(w->tmp, w->path)) {
+        trl_errors_add(err, NULL, "cannot rename %s to %s: %s", w->tmp, w->path, strerror(errno));
+    } else {
+        trl_free(w->tmp);
+        w->tmp = NULL;
+        st_sync_folder(w->path);
+        rc = 0;
+    }
+    st_writer_abort(w);
+    return rc;
+}
+
 int st_write(const char *path, const struct st_out *tensors, int n, const char *const *meta,
              struct trl_errors *err)
 {
     struct trl_errors scratch;
-    json_t *root = NULL;
-    char *header = NULL, *tmp = NULL;
-    size_t hlen = 0;
-    FILE *fp = NULL;
-    int fd = -1, created = 0, closed;
     if (!err) err = &scratch;
-    trl_errors_init(err, path);
-    root = st_build_header(tensors, n, meta, err);
-    if (!root) goto fail;
-    header = st_header_text(root, &hlen, err);
-    if (!header) goto fail;
-    tmp = trl_alloc(strlen(path) + sizeof ".tmp.XXXXXX", 1, TRL_MEM_MISC);
-    if (!tmp) {
-        trl_errors_add(err, NULL, "out of memory");
-        goto fail;
+    struct st_writer *w = st_writer_start(path, tensors, n, meta, true, err);
+    if (!w) return -1;
+    for (int i = 0; i < n; i++) {
+        size_t count = st_out_count(&tensors[i]);
+        if (st_writer_put(w, tensors[i].data, count, err)) {
+            st_writer_abort(w);
+            return -1;
+        }
     }
-    strcat(strcpy(tmp, path), ".tmp.XXXXXX");
-    fd = mkstemp(tmp);
-    if (fd < 0) {
-        trl_errors_add(err, NULL, "cannot create temporary file %s: %s", tmp, strerror(errno));
-        goto fail;
-    }
-    created = 1;
-    if (fchmod(fd, st_new_file_mode()) || !(fp = fdopen(fd, "wb"))) goto io_error;
-    fd = -1; /* owned by fp */
-    if (st_write_stream(fp, header, hlen, tensors, n)) goto io_error;
-    closed = fclose(fp);
-    fp = NULL;
-    if (closed) goto io_error;
-    if (rename(tmp, path)) {
-        trl_errors_add(err, NULL, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-        goto fail;
-    }
-    created = 0;
-    st_sync_folder(path);
-    trl_free(tmp);
-    trl_free(header);
-    json_decref(root);
-    return 0;
-io_error:
-    trl_errors_add(err, NULL, "cannot write %s: %s", tmp, strerror(errno));
-fail:
-    if (fp) fclose(fp);
-    if (fd >= 0) close(fd);
-    if (created) unlink(tmp);
-    trl_free(tmp);
-    trl_free(header);
-    json_decref(root);
-    return -1;
+    return st_writer_commit(w, err);
 }
