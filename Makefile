@@ -12,7 +12,7 @@
 
 CC      ?= cc
 OPT     ?= -O3 -march=x86-64-v2 -g
-DEPS    := jansson openblas
+DEPS    := jansson openblas hdf5
 PKG_CFLAGS := $(shell pkg-config --cflags $(DEPS))
 PKG_LIBS   := $(shell pkg-config --libs $(DEPS))
 CHECK_LIBS := $(shell pkg-config --libs check)

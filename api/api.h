@@ -76,6 +76,10 @@ trl_status api_grad_check(const trl_grad_opts *o, struct trl_errors *e);
  * otherwise (trellis.h, thread safety). */
 void api_blas_once(void);
 
+/* *out: a handle on d for g (d freed when out of memory); d NULL: the
+ * failure of the call that made it (api_failed). */
+trl_status api_data_wrap(const trl_graph *g, struct data *d, trl_data **out, struct trl_errors *e);
+
 /* A result of n tensors, zeroed, or NULL. */
 struct trl_result *api_result_new(int n);
 

@@ -8,7 +8,7 @@
 #include "tasks/data_random.h"
 #include "tasks/task.h"
 
-static trl_status wrap(const trl_graph *g, struct data *d, trl_data **out, struct trl_errors *e)
+trl_status api_data_wrap(const trl_graph *g, struct data *d, trl_data **out, struct trl_errors *e)
 {
     if (!d) return api_failed(e);
     *out = malloc(sizeof **out);
@@ -32,7 +32,7 @@ TRL_API trl_status trl_data_load(const trl_graph *g, const char *path, unsigned 
     enum data_target need = flags & TRL_DATA_TARGET ? DATA_TARGET_REQUIRED : DATA_TARGET_OPTIONAL;
     struct data *d =
         flags & TRL_DATA_STREAM ? data_open(g->g, path, need, e) : data_load(g->g, path, need, e);
-    return wrap(g, d, out, e);
+    return api_data_wrap(g, d, out, e);
 }
 
 /* The names a data set may hold, for "did you mean". */
@@ -135,7 +135,7 @@ TRL_API trl_status trl_data_wrap(const trl_graph *g, const trl_tensor *tensors, 
     bind(g->g, tensors, n, x, &target, &mask, &B, &T, e);
     struct data *d = e->n_total ? NULL : data_wrap(g->g, B, T, x, target, mask, e);
     free(x);
-    return wrap(g, d, out, e);
+    return api_data_wrap(g, d, out, e);
 }
 
 TRL_API trl_status trl_data_new(const trl_graph *g, int B, int T, trl_data **out, trl_error *err)
@@ -146,7 +146,7 @@ TRL_API trl_status trl_data_new(const trl_graph *g, int B, int T, trl_data **out
     API_NEED(e, g, "the graph");
     if (B < 1 || T < 1 || B > (1 << 30) || T > (1 << 30))
         return api_fail(e, ERR_ARGUMENT, NULL, "B and T must be from 1 to 2^30 (got %d, %d)", B, T);
-    return wrap(g, data_new(g->g, B, T), out, e);
+    return api_data_wrap(g, data_new(g->g, B, T), out, e);
 }
 
 TRL_API void trl_data_free(trl_data *d)
@@ -247,7 +247,7 @@ TRL_API trl_status trl_data_task(const trl_graph *g, const char *task, uint64_t 
     if (B < 1 || B > (1 << 24))
         return api_fail(e, ERR_ARGUMENT, NULL, "the batch size must be from 1 to 2^24 (got %d)", B);
     enum task_split s = split == TRL_SPLIT_VAL ? TASK_VAL : TASK_TRAIN;
-    return wrap(g, task_data_new(k, g->g, seed, s, iteration, B, e), out, e);
+    return api_data_wrap(g, task_data_new(k, g->g, seed, s, iteration, B, e), out, e);
 }
 
 TRL_API trl_status trl_data_random(const trl_graph *g, const trl_random_data *opts, trl_data **out,
@@ -269,5 +269,5 @@ TRL_API trl_status trl_data_random(const trl_graph *g, const trl_random_data *op
         d = data_random_new(g->g, &o, e);
     }
     free(spiking);
-    return wrap(g, d, out, e);
+    return api_data_wrap(g, d, out, e);
 }

@@ -64,6 +64,6 @@ int cli_grad_opts(const struct command *cmd, const char *algo, const char *engin
                   trl_grad_opts *o);
 
 extern const struct command cmd_validate, cmd_init, cmd_run, cmd_grad, cmd_data, cmd_train,
-    cmd_compare, cmd_sweep, cmd_dot, cmd_bench;
+    cmd_compare, cmd_sweep, cmd_dot, cmd_bench, cmd_data_shd;
 
 #endif
