@@ -7,6 +7,8 @@
 #                   pkg-config files, binaries
 #   make check      unit and command-line tests, double and single precision,
 #                   built with AddressSanitizer + UndefinedBehaviorSanitizer
+#   make test T=graph  builds and runs one suite (tests/test_graph.c) the same
+#                   way, in both precisions (PREC=f64 or PREC=f32: one)
 #   make bench      benchmarks (optimised build; see bench/README.md)
 #   make format     clang-format every C file;  make lint: clang-format + cppcheck
 
@@ -137,6 +139,20 @@ check: lint layers $(TESTS_f64) $(TESTS_f32) build/san-f64/trellis build/san-f32
 	  tests/run_tests.sh build/san-f64 $(TESTS_f64) -- build/san-f32 $(TESTS_f32)
 	@tests/check_library.sh
 
+# make test T=NAME [PREC=f64|f32]: one suite, as make check runs it.
+TEST_PRECS := $(or $(PREC),f64 f32)
+ifneq ($(filter test,$(MAKECMDGOALS)),)
+ifeq ($(wildcard tests/test_$(T).c),)
+$(error make test T=NAME runs tests/test_NAME.c; NAME is one of: $(patsubst tests/test_%.c,%,$(TEST_SRC)))
+endif
+ifneq ($(filter-out f64 f32,$(TEST_PRECS)),)
+$(error PREC must be f64 or f32 (got $(PREC)); leave it out for both)
+endif
+endif
+test: $(foreach p,$(TEST_PRECS),build/san-$(p)/tests/test_$(T) build/san-$(p)/trellis)
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/run_tests.sh \
+	  $(foreach p,$(TEST_PRECS),build/san-$(p) build/san-$(p)/tests/test_$(T) --)
+
 format:
 	clang-format -i $(LIB_SRC) $(CLI_SRC) $(TEST_SRC) $(TEST_LIB) $(wildcard */*.h include/*.h tests/support/*.h)
 
@@ -156,6 +172,6 @@ clean:
 bench: bin/trellis
 	python3 bench/run_bench.py $(BENCH_ARGS)
 
-.PHONY: all install check format lint layers clean bench
+.PHONY: all install check test format lint layers clean bench
 .SECONDARY:
 .DELETE_ON_ERROR:
