@@ -9,7 +9,9 @@
 #                   built with AddressSanitizer + UndefinedBehaviorSanitizer
 #   make test T=graph  builds and runs one suite (tests/test_graph.c) the same
 #                   way, in both precisions (PREC=f64 or PREC=f32: one)
-#   make bench      benchmarks (optimised build; see bench/README.md)
+#   make bench      benchmarks (optimised build; see bench/README.md); results in
+#                   build/bench/, SAVE=1: the tracked bench/results*.json;
+#                   PEER=DIR: the PyTorch peer's folder (default ../shared/bench)
 #   make format     clang-format every C file;  make lint: clang-format + cppcheck
 
 CC      ?= cc
@@ -169,8 +171,11 @@ clean:
 
 # The benchmark table (bench/README.md): pass options in BENCH_ARGS, e.g.
 # make bench BENCH_ARGS="--only lsnn --repeat 3" or BENCH_ARGS=--memory.
+# Results go to build/bench/ (untracked); SAVE=1 writes the tracked
+# bench/results*.json. PEER=DIR: the PyTorch peer's folder (peer.sh), by
+# default ../shared/bench when it exists.
 bench: bin/trellis
-	python3 bench/run_bench.py $(BENCH_ARGS)
+	python3 bench/run_bench.py $(if $(SAVE),--save) $(if $(PEER),--peer $(PEER)) $(BENCH_ARGS)
 
 .PHONY: all install check test format lint layers clean bench
 .SECONDARY:
