@@ -8,7 +8,11 @@
 #   make python-test  the Python package's tests (pytest, with PYTHON)
 #   make check      unit and command-line tests, double and single precision,
 #                   built with AddressSanitizer + UndefinedBehaviorSanitizer
-#   make bench      benchmarks (optimised build; see bench/README.md)
+#   make test T=graph  builds and runs one suite (tests/test_graph.c) the same
+#                   way, in both precisions (PREC=f64 or PREC=f32: one)
+#   make bench      benchmarks (optimised build; see bench/README.md); results in
+#                   build/bench/, SAVE=1: the tracked bench/results*.json;
+#                   PEER=DIR: the PyTorch peer's folder (default ../shared/bench)
 #   make format     clang-format every C file;  make lint: clang-format + cppcheck
 #
 # MPI (SPEC section 10): when mpicc is found (Open MPI: apt-get install
@@ -20,7 +24,7 @@
 
 CC      ?= cc
 OPT     ?= -O3 -march=x86-64-v2 -g
-DEPS    := jansson openblas
+DEPS    := jansson openblas hdf5
 PKG_CFLAGS := $(shell pkg-config --cflags $(DEPS))
 PKG_LIBS   := $(shell pkg-config --libs $(DEPS))
 CHECK_LIBS := $(shell pkg-config --libs check)
@@ -168,6 +172,20 @@ python-test: all
 	PYTHONPATH=python PYTHONDONTWRITEBYTECODE=1 $(PYTHON) -m pytest -q -p no:cacheprovider \
 	  tests/python $(PYTEST_ARGS)
 
+# make test T=NAME [PREC=f64|f32]: one suite, as make check runs it.
+TEST_PRECS := $(or $(PREC),f64 f32)
+ifneq ($(filter test,$(MAKECMDGOALS)),)
+ifeq ($(wildcard tests/test_$(T).c),)
+$(error make test T=NAME runs tests/test_NAME.c; NAME is one of: $(patsubst tests/test_%.c,%,$(TEST_SRC)))
+endif
+ifneq ($(filter-out f64 f32,$(TEST_PRECS)),)
+$(error PREC must be f64 or f32 (got $(PREC)); leave it out for both)
+endif
+endif
+test: $(foreach p,$(TEST_PRECS),build/san-$(p)/tests/test_$(T) build/san-$(p)/trellis)
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/run_tests.sh \
+	  $(foreach p,$(TEST_PRECS),build/san-$(p) build/san-$(p)/tests/test_$(T) --)
+
 format:
 	clang-format -i $(LIB_SRC) $(wildcard tools/*.c) $(TEST_SRC) $(TEST_LIB) $(wildcard */*.h include/*.h tests/support/*.h)
 
@@ -184,10 +202,13 @@ clean:
 
 # The benchmark table (bench/README.md): pass options in BENCH_ARGS, e.g.
 # make bench BENCH_ARGS="--only lsnn --repeat 3" or BENCH_ARGS=--memory.
+# Results go to build/bench/ (untracked); SAVE=1 writes the tracked
+# bench/results*.json. PEER=DIR: the PyTorch peer's folder (peer.sh), by
+# default ../shared/bench when it exists.
 bench: bin/trellis lib/libtrellis.so.$(SOMAJOR)
-	python3 bench/run_bench.py $(BENCH_ARGS)
+	python3 bench/run_bench.py $(if $(SAVE),--save) $(if $(PEER),--peer $(PEER)) $(BENCH_ARGS)
 	PYTHONPATH=python $(PYTHON) bench/python_overhead.py
 
-.PHONY: all install check python-test format lint layers clean bench
+.PHONY: all install check test python-test format lint layers clean bench
 .SECONDARY:
 .DELETE_ON_ERROR:

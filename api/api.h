@@ -100,9 +100,11 @@ void api_input_grads_free(const struct graph *g, trl_real **dx);
  * otherwise (trellis.h, thread safety). */
 void api_blas_once(void);
 
-/* A handle for a graph or data set made below (NULL: the failure recorded
- * in e); frees it when the handle cannot be made. */
+/* A handle for a graph made below (NULL: the failure recorded in e); frees
+ * it when the handle cannot be made. */
 trl_status api_graph_wrap(struct graph *g, trl_graph **out, struct trl_errors *e);
+/* *out: a handle on d for g (d freed when out of memory); d NULL: the
+ * failure of the call that made it (api_failed). */
 trl_status api_data_wrap(const trl_graph *g, struct data *d, trl_data **out, struct trl_errors *e);
 
 /* A result of n tensors, zeroed, or NULL. */

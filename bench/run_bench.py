@@ -6,7 +6,8 @@ online, eprop reverse, rtrl where it fits) it runs `bin/trellis bench ... --json
 in a process of its own (so the peak resident memory is the row's), and, when
 ../shared/bench and the system torch are there, the PyTorch peer (peer.sh) on
 the very same files. It prints one table and writes the same rows, with the
-machine, the BLAS and its sgemm rate, to bench/results.json.
+machine, the BLAS and its sgemm rate, to build/bench/results.json (untracked;
+--save: bench/results.json).
 
 Workloads: with ../shared/bench and torch, make_workloads.py writes them (so
 both sides read the same bytes); otherwise bench/workloads/*.json go through
@@ -46,7 +47,13 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-SHARED = os.path.join(os.path.dirname(ROOT), "shared", "bench")
+# The PyTorch peer's folder (peer.sh, torch_peer.py, make_workloads.py):
+# --peer DIR, else $TRELLIS_PEER, else ../shared/bench next to the checkout.
+DEFAULT_SHARED = os.path.join(os.path.dirname(ROOT), "shared", "bench")
+SHARED = os.environ.get("TRELLIS_PEER") or DEFAULT_SHARED
+# Results of a run go here unless --save (or --out) says otherwise: the
+# tracked bench/results*.json change only when asked to.
+RUN_DIR = os.path.join(ROOT, "build", "bench")
 SYS_PYTHON = "/usr/bin/python3"
 
 # name: (B, T, input nodes that get spikes at 50 Hz = p 0.05 per step)
@@ -127,7 +134,8 @@ def peer_status(no_peer):
     if no_peer:
         return False, "--no-peer"
     if not os.path.isfile(os.path.join(SHARED, "peer.sh")):
-        return False, "no %s" % SHARED
+        return False, ("no %s/peer.sh; to compare with PyTorch, point PEER at the peer's "
+                       "folder: make bench PEER=DIR (or run_bench.py --peer DIR)" % SHARED)
     if not os.access(SYS_PYTHON, os.X_OK):
         return False, "no %s" % SYS_PYTHON
     rc, _, _ = run([SYS_PYTHON, "-c", "import torch"], check=False)
@@ -447,7 +455,7 @@ def table_mode(a, trellis, env, names):
     print_header(info)
     print_table(rows)
     info["rows"] = rows
-    write_json(a.out or os.path.join(HERE, "results.json"), info)
+    write_json(a.out or os.path.join(a.results_dir, "results.json"), info)
 
 
 def memory_rows(a, trellis, w, data, summary, sgemm):
@@ -690,8 +698,12 @@ def parse_args(argv):
     ap.add_argument("--no-peer", action="store_true", help="do not run the PyTorch peer")
     ap.add_argument("--standalone", action="store_true",
                     help="use bench/workloads even when ../shared/bench is there (no peer)")
-    ap.add_argument("--out", help="JSON results (default bench/results.json; "
-                    "bench/results-memory.json, bench/results-scale.json for those modes)")
+    ap.add_argument("--out", help="JSON results (default build/bench/results.json; "
+                    "results-memory.json, results-scale.json for those modes)")
+    ap.add_argument("--save", action="store_true",
+                    help="write the results to the tracked bench/results*.json instead")
+    ap.add_argument("--peer", help="the PyTorch peer's folder, holding peer.sh (default "
+                    "$TRELLIS_PEER, else ../shared/bench)")
     ap.add_argument("--memory", action="store_true", help="the memory check instead of the table")
     ap.add_argument("--scale", action="store_true", help="the scale run instead of the table")
     ap.add_argument("--cache", default="/tmp/trellis-bench", help="workload folder")
@@ -723,6 +735,12 @@ def parse_args(argv):
                                                                 ",".join(WORKLOADS)))
     if not os.access(a.bin, os.X_OK):
         ap.error("%s is not there: run make first" % a.bin)
+    if a.peer:
+        global SHARED
+        SHARED = os.path.abspath(a.peer)
+        if not os.path.isfile(os.path.join(SHARED, "peer.sh")):
+            ap.error("--peer %s holds no peer.sh" % a.peer)
+    a.results_dir = HERE if a.save else RUN_DIR
     return a, names
 
 
@@ -745,7 +763,7 @@ def main(argv=None):
         if a.out:
             results.update(res)
         else:
-            write_json(os.path.join(HERE, default), res)
+            write_json(os.path.join(a.results_dir, default), res)
     if a.out:
         write_json(a.out, results)
     return 0

@@ -406,6 +406,50 @@ typedef struct trl_random_data {
 TRL_API trl_status trl_data_random(const trl_graph *g, const trl_random_data *opts, trl_data **out,
                                    trl_error *err);
 
+/* ---- Spiking Heidelberg Digits (SPEC section 11) ---- */
+
+/* The SHD and SSC files of Cramer et al. (2020), HDF5: "spikes/times"
+ * (seconds, float16, float32 or float64) and "spikes/units", a list per
+ * sample, and "labels". Sample i becomes an input [T, 700] whose value at
+ * step t (1-based) and channel c counts its spikes of unit c with
+ * (t - 1) dt_ms <= 1000 time < t dt_ms (step floor(1000 time / dt_ms) + 1,
+ * in double precision; later spikes are dropped), a one-hot target
+ * [T, classes] at every step and a mask [T]. A bad file (a missing dataset,
+ * a wrong type, times and units of different lengths, a unit >= 700, a
+ * negative or NaN time, a label outside the classes) is TRL_ERR_INPUT, with
+ * the dataset as the place and the sample in the message. libhdf5 is not
+ * thread-safe: these calls must not run at once with each other (or with
+ * another user of HDF5 in the process). */
+#define TRL_SHD_CHANNELS 700
+typedef struct trl_shd_opts {
+    double dt_ms;      /* width of a step, ms (> 0) */
+    int steps;         /* T (>= 1) */
+    const char *input; /* the input's name; NULL: "in" (trl_data_shd: the graph's input node) */
+    int classes;       /* the target's size; 0: the file's largest label + 1 */
+    int loss_steps;    /* 0: mask 1 on every step; K: 1 on the last K steps only */
+    int64_t offset;    /* the first sample */
+    int64_t limit;     /* samples from offset; 0: all to the end of the file */
+} trl_shd_opts;
+typedef struct trl_shd_info {
+    int64_t file_samples; /* samples in the file */
+    int B, T, classes;    /* what was read */
+    int64_t spikes;       /* spikes counted */
+    int64_t dropped;      /* spikes at or after T dt_ms, dropped */
+    int64_t max_count;    /* the largest count of one step and channel */
+} trl_shd_info;
+/* Converts a file into a data file (SPEC section 4): input [B, T, 700],
+ * "target" [B, T, classes] and "mask" [B, T], holding one sample in memory at
+ * a time, so that files larger than memory can be written. info may be NULL. */
+#define trl_shd_convert TRL_NAME(trl_shd_convert)
+TRL_API trl_status trl_shd_convert(const char *h5_path, const trl_shd_opts *opts,
+                                   const char *out_path, trl_shd_info *info, trl_error *err);
+/* The same samples as a data set of g in memory (B x T x 700 values): g has
+ * one input node, of size 700, and when it has a loss, a loss node of size
+ * classes. info may be NULL. */
+#define trl_data_shd TRL_NAME(trl_data_shd)
+TRL_API trl_status trl_data_shd(const trl_graph *g, const char *h5_path, const trl_shd_opts *opts,
+                                trl_data **out, trl_shd_info *info, trl_error *err);
+
 /* ---- results: named tensors from run and grad ---- */
 
 typedef struct trl_result trl_result;

@@ -21,8 +21,8 @@
  * be unaligned in the buffer. A streamed file is read with pread, which
  * reports a file that shrank after it was checked as a short read.
  *
- * Writing (st_write) builds the header with jansson (compact, keys in the
- * given order, "__metadata__" first; integers only, so no locale enters),
+ * Writing (st_write, or st_writer_* for values made piece by piece) builds the header with jansson
+ * (compact, keys in the given order, "__metadata__" first; integers only, so no locale enters),
  * pads it with spaces to a multiple of 8 bytes, and writes header and data to
  * "<path>.tmp.XXXXXX" in the destination's folder (io/atomic_file.h); after fflush, fsync and
  * fclose succeed it renames the temporary over path. Any failure unlinks the
@@ -742,7 +742,7 @@ static size_t st_out_count(const struct st_out *t)
 }
 
 static int st_check_out(const json_t *root, const struct st_out *t, int i, size_t count,
-                        struct trl_errors *err)
+                        bool need_data, struct trl_errors *err)
 {
     char where[32];
     snprintf(where, sizeof where, "tensor %d", i);
@@ -765,7 +765,7 @@ static int st_check_out(const json_t *root, const struct st_out *t, int i, size_
                        (size_t)TRL_ALLOC_MAX);
         return -1;
     }
-    if (count && !t->data) {
+    if (need_data && count && !t->data) {
         trl_errors_add(err, t->name, "data is NULL for %zu values", count);
         return -1;
     }
@@ -822,7 +822,7 @@ fail:
 
 /* The header object; every problem with the input is reported. */
 static json_t *st_build_header(const struct st_out *tensors, int n, const char *const *meta,
-                               struct trl_errors *err)
+                               bool need_data, uint64_t *total, struct trl_errors *err)
 {
     json_t *root = json_object();
     uint64_t offset = 0;
@@ -836,7 +836,7 @@ static json_t *st_build_header(const struct st_out *tensors, int n, const char *
     for (int i = 0; i < n; i++) {
         const struct st_out *t = &tensors[i];
         size_t count = st_out_count(t);
-        if (st_check_out(root, t, i, count, err)) {
+        if (st_check_out(root, t, i, count, need_data, err)) {
             bad = 1;
             continue;
         }
@@ -854,6 +854,7 @@ static json_t *st_build_header(const struct st_out *tensors, int n, const char *
         offset += bytes;
     }
     if (bad) goto fail;
+    *total = offset;
     return root;
 nomem:
     trl_errors_add(err, NULL, "out of memory");
@@ -892,40 +893,98 @@ fail:
     return NULL;
 }
 
-/* Stops at the first short write, which sets the stream's error (reported
- * by atomic_file_commit). */
-static void st_write_stream(FILE *fp, const char *header, size_t hlen, const struct st_out *tensors,
-                            int n)
+/* A file written through atomic_file (io/atomic_file.h): the header first,
+ * then the values in order; committed only once every value is there. */
+struct st_writer {
+    struct atomic_file *f;
+    uint64_t left; /* values still to put */
+};
+
+void st_writer_abort(struct st_writer *w)
 {
+    if (!w) return;
+    atomic_file_abort(w->f);
+    trl_free(w);
+}
+
+/* The length field and the header, into w's file (a short write sets the
+ * stream's error, which the commit reports). */
+static int st_writer_header(struct st_writer *w, const struct st_out *tensors, int n,
+                            const char *const *meta, bool need_data, struct trl_errors *err)
+{
+    size_t hlen = 0;
+    uint64_t bytes = 0;
+    char *header = NULL;
+    json_t *root = st_build_header(tensors, n, meta, need_data, &bytes, err);
+    if (root) header = st_header_text(root, &hlen, err);
+    json_decref(root);
+    if (!header) return -1;
+    w->left = bytes / sizeof(trl_real);
     unsigned char len[ST_LEN_BYTES];
     st_put_le64(len, hlen);
-    if (fwrite(len, 1, sizeof len, fp) != sizeof len) return;
-    if (fwrite(header, 1, hlen, fp) != hlen) return;
-    for (int i = 0; i < n; i++) {
-        size_t count = st_out_count(&tensors[i]);
-        if (count && fwrite(tensors[i].data, sizeof(trl_real), count, fp) != count) return;
+    FILE *fp = atomic_file_stream(w->f);
+    if (fwrite(len, 1, sizeof len, fp) == sizeof len) fwrite(header, 1, hlen, fp);
+    trl_free(header);
+    return 0;
+}
+
+static struct st_writer *st_writer_start(const char *path, const struct st_out *tensors, int n,
+                                         const char *const *meta, bool need_data,
+                                         struct trl_errors *err)
+{
+    trl_errors_init(err, path);
+    struct st_writer *w = trl_alloc(1, sizeof *w, TRL_MEM_MISC);
+    if (!w) {
+        trl_errors_add(err, NULL, "out of memory");
+        return NULL;
     }
+    *w = (struct st_writer){0};
+    w->f = atomic_file_open(path, err);
+    if (!w->f || st_writer_header(w, tensors, n, meta, need_data, err)) {
+        st_writer_abort(w);
+        return NULL;
+    }
+    return w;
+}
+
+struct st_writer *st_writer_open(const char *path, const struct st_out *tensors, int n,
+                                 const char *const *meta, struct trl_errors *err)
+{
+    return st_writer_start(path, tensors, n, meta, false, err);
+}
+
+int st_writer_put(struct st_writer *w, const trl_real *v, size_t n, struct trl_errors *err)
+{
+    if (n > w->left) {
+        trl_errors_add(err, NULL, "%zu values put where the header leaves %llu", n,
+                       (unsigned long long)w->left);
+        return -1;
+    }
+    if (n) fwrite(v, sizeof *v, n, atomic_file_stream(w->f)); /* errors: at the commit */
+    w->left -= n;
+    return 0;
+}
+
+int st_writer_commit(struct st_writer *w, struct trl_errors *err)
+{
+    if (w->left) {
+        trl_errors_add(err, NULL, "%llu values of the header were never put",
+                       (unsigned long long)w->left);
+        st_writer_abort(w);
+        return -1;
+    }
+    int rc = atomic_file_commit(w->f, err);
+    trl_free(w);
+    return rc;
 }
 
 int st_write(const char *path, const struct st_out *tensors, int n, const char *const *meta,
              struct trl_errors *err)
 {
     struct trl_errors scratch;
-    json_t *root = NULL;
-    char *header = NULL;
-    size_t hlen = 0;
-    struct atomic_file *f = NULL;
-    int rc = -1;
     if (!err) err = &scratch;
-    trl_errors_init(err, path);
-    root = st_build_header(tensors, n, meta, err);
-    if (root) header = st_header_text(root, &hlen, err);
-    if (header) f = atomic_file_open(path, err);
-    if (f) {
-        st_write_stream(atomic_file_stream(f), header, hlen, tensors, n);
-        rc = atomic_file_commit(f, err);
-    }
-    trl_free(header);
-    json_decref(root);
-    return rc;
+    struct st_writer *w = st_writer_start(path, tensors, n, meta, true, err);
+    if (!w) return -1;
+    for (int i = 0; i < n; i++) st_writer_put(w, tensors[i].data, st_out_count(&tensors[i]), err);
+    return st_writer_commit(w, err);
 }

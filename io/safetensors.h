@@ -93,4 +93,18 @@ struct st_out {
 int st_write(const char *path, const struct st_out *tensors, int n, const char *const *meta,
              struct trl_errors *err);
 
+/* A file written piece by piece, for data too large to hold at once: the
+ * header of tensors (their data ignored; may be NULL), then every value of
+ * every tensor in order, through st_writer_put, into a temporary file that
+ * st_writer_commit renames to path once all of them are there. NULL, or -1,
+ * with err set; a writer that failed must still be aborted (or committed). */
+struct st_writer;
+struct st_writer *st_writer_open(const char *path, const struct st_out *tensors, int n,
+                                 const char *const *meta, struct trl_errors *err);
+int st_writer_put(struct st_writer *w, const trl_real *v, size_t n, struct trl_errors *err);
+/* Checks that every value was put, syncs and renames; frees w either way. */
+int st_writer_commit(struct st_writer *w, struct trl_errors *err);
+/* Removes the temporary file and frees w (NULL is ignored). */
+void st_writer_abort(struct st_writer *w);
+
 #endif

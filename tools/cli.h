@@ -107,6 +107,6 @@ void cli_cotangent_free(struct cli_cotangent *held);
 int cli_grad_fail(const trl_error *err, const char *cotangent_path);
 
 extern const struct command cmd_validate, cmd_init, cmd_run, cmd_grad, cmd_data, cmd_train,
-    cmd_compare, cmd_sweep, cmd_dot, cmd_bench;
+    cmd_compare, cmd_sweep, cmd_dot, cmd_bench, cmd_data_shd;
 
 #endif

@@ -184,6 +184,7 @@ static int random_main(const struct data_args *a)
 
 static int data_main(int argc, char **argv)
 {
+    if (argc > 0 && strcmp(argv[0], "shd") == 0) return cmd_data_shd.run(argc - 1, argv + 1);
     struct data_args a = {.rate = DATA_RANDOM_RATE_HZ};
     const char *pos[1];
     int n_pos = 1;
@@ -211,7 +212,9 @@ const struct command cmd_data = {
     .run = data_main,
     .usage = "TASK [--seed N] [--batch B] [--val] [--iter I] [--graph GRAPH] -o DATA\n"
              "   or: trellis data random --graph GRAPH --batch B --steps T [--spiking ID,ID...] "
-             "[--rate HZ] [--seed N] -o DATA",
+             "[--rate HZ] [--seed N] -o DATA\n"
+             "   or: trellis data shd FILE.h5 --dt MS --steps T [...] -o DATA (trellis data shd "
+             "--help)",
     .summary = "write a task's data (sine, evidence, store_recall, delayed_xor) or random data",
     .help = "Generates a task's data from a seed, the same bytes on every machine, and writes\n"
             "a data file: one [B, T, channels] tensor named after the graph's input node,\n"

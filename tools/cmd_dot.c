@@ -138,6 +138,10 @@ const struct command cmd_dot = {
             "border and outputs in bold; delayed edges dashed and labelled d=DELAY,\n"
             "no_self noted on the edge, frozen edges grey. An invalid graph prints its\n"
             "errors (as validate) and exits 1.\n\n"
+            "Drawing it needs Graphviz's dot program (Debian: apt-get install graphviz);\n"
+            "without it the shell says \"dot: command not found\" and still creates the\n"
+            "(empty) output file.\n\n"
             "example:\n"
+            "  command -v dot >/dev/null || echo \"install graphviz\"\n"
             "  trellis dot models/feedback.json | dot -Tsvg > feedback.svg\n",
 };
