@@ -63,6 +63,15 @@ trl_graph *cli_graph(const char *path, trl_error *err);
 int cli_grad_opts(const struct command *cmd, const char *algo, const char *engine,
                   trl_grad_opts *o);
 
+/* Before a gradient or training (issue 19): a note on stderr when the
+ * online engine that runs by default costs far more multiply-adds per step
+ * (validate's numbers) than a way to the same gradient: eprop's online
+ * engine against --engine reverse when no engine was chosen, rtrl against
+ * bptt; never when online_updates asks for the online engine. */
+void cli_cost_note(const struct command *cmd, const trl_graph *g, const trl_grad_opts *o,
+                   bool online_updates);
+#define CLI_COST_NOTE_RATIO 20.0
+
 /* The cotangent file of grad --cotangent, held while o points into it. */
 struct cli_cotangent {
     trl_result *file;

@@ -196,6 +196,12 @@ static int train_main(int argc, char **argv)
     if (rc) return rc < 0 ? EXIT_OK : rc;
     struct graph *g = cli_load_graph(a.graph);
     if (!g) return EXIT_INPUT;
+    trl_graph *pg = NULL; /* the default engine's cost (cli_cost_note) */
+    trl_grad_opts go;
+    if (!a.quiet && !cli_grad_opts(&cmd_train, a.algo, a.engine, &go) &&
+        trl_graph_load(a.graph, &pg, NULL) == TRL_OK)
+        cli_cost_note(&cmd_train, pg, &go, a.online);
+    trl_graph_free(pg);
     int status = EXIT_INPUT;
     struct data *train_data = NULL, *val = NULL;
     struct task_source ts = {0};
