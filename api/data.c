@@ -178,7 +178,7 @@ TRL_API trl_status trl_data_tensor(trl_data *d, const char *name, trl_tensor *ou
         out->data = d->d->x[i];
     } else if (strcmp(name, "target") == 0 && d->d->target) {
         out->name = "target";
-        out->shape[2] = g->nodes[g->loss_node].size;
+        out->shape[2] = data_target_size(g, d->d);
         out->data = d->d->target;
     } else if (strcmp(name, "mask") == 0 && d->d->mask) {
         out->name = "mask";

@@ -52,6 +52,11 @@ static void free_arrays(struct data *d)
     trl_free(d->mask);
 }
 
+int data_target_size(const struct graph *g, const struct data *d)
+{
+    return d->target_size ? d->target_size : g->loss_node >= 0 ? g->nodes[g->loss_node].size : 0;
+}
+
 void data_free(struct data *d)
 {
     if (!d) return;

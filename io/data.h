@@ -27,6 +27,9 @@ struct data {
     trl_real **x;     /* per node index: [B, span, size] for input nodes, NULL otherwise */
     trl_real *target; /* [B, span, K], or NULL */
     trl_real *mask;   /* [B, span], or NULL for all ones */
+    /* Values per step of target: 0 for the loss node's size; a task's K
+     * when the graph has no loss (task_data_new: a data file for `run`). */
+    int target_size;
     int n_nodes;
     /* Streamed (data_open): the file, borrowed by views and windows; NULL for
      * a data set in memory. A streamed set itself holds no values (x,
@@ -75,6 +78,8 @@ struct data *data_new(const struct graph *g, int B, int T);
  * NULL with the problem in err (paths are the tensors' names). */
 struct data *data_wrap(const struct graph *g, int B, int T, trl_real *const *x, trl_real *target,
                        trl_real *mask, struct trl_errors *err);
+/* Values per step of d's target (see target_size). */
+int data_target_size(const struct graph *g, const struct data *d);
 /* Frees a data set from data_load, data_open, data_new, data_wrap or data_subset. */
 void data_free(struct data *d);
 /* B samples of d for training iteration iter: the first B of a shuffle

@@ -1,7 +1,7 @@
 /* data_save.c - writes a data set in the data file format of SPEC section 4,
  * the inverse of data_load: one tensor per input node, [B, T, size], named
  * by the node's id (file order), then "target" [B, T, K] and "mask" [B, T]
- * when the graph has a loss and the data hold them. Written atomically by
+ * when the data hold them (K: data_target_size). Written atomically by
  * st_write, in the binary's precision. */
 #include "io/data.h"
 
@@ -35,9 +35,9 @@ int data_save(const struct graph *g, const struct data *d, const char *path, str
         }
         set_out(&out[n++], g->nodes[i].id, d->B, d->T, g->nodes[i].size, d->x[i]);
     }
-    if (g->loss_node >= 0 && d->target)
-        set_out(&out[n++], "target", d->B, d->T, g->nodes[g->loss_node].size, d->target);
-    if (g->loss_node >= 0 && d->mask) set_out(&out[n++], "mask", d->B, d->T, 0, d->mask);
+    const int K = data_target_size(g, d);
+    if (K && d->target) set_out(&out[n++], "target", d->B, d->T, K, d->target);
+    if (K && d->mask) set_out(&out[n++], "mask", d->B, d->T, 0, d->mask);
     int rc = st_write(path, out, n, NULL, err);
     trl_free(out);
     return rc;

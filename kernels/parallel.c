@@ -79,7 +79,7 @@ void data_view(const struct graph *g, const struct data *d, int first, int count
     const size_t rows = (size_t)first * (size_t)d->span;
     for (int i = 0; i < d->n_nodes; i++)
         x[i] = d->x[i] ? d->x[i] + rows * (size_t)g->nodes[i].size : NULL;
-    if (d->target) view->target = d->target + rows * (size_t)g->nodes[g->loss_node].size;
+    if (d->target) view->target = d->target + rows * (size_t)data_target_size(g, d);
     if (d->mask) view->mask = d->mask + rows;
 }
 

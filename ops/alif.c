@@ -6,7 +6,8 @@
  *   A(t) = v_th + beta a(t)
  *   z(t) = H(v(t) - A(t))
  *
- * params: as lif, plus tau_a (200, > 0) and beta (1.8, >= 0); no bias.
+ * params: as lif, plus tau_a (200, > 0) and beta (1.8, >= 0); no bias by
+ * default ("bias": true adds one).
  * Jacobians, with psi(t) = (gamma / v_th) max(0, 1 - |v(t) - A(t)| / v_th):
  *   dz/dv = psi,  dz/da = -beta psi
  *   J(t) = [ alpha - v_th psi'   v_th beta psi' ]   psi' = psi(t-1); the first

@@ -57,7 +57,7 @@ static void print_inputs(const struct graph *g, const struct graph_node *n, FILE
     }
 }
 
-static void human(double v, char *buf, size_t n)
+void summary_human(double v, char *buf, size_t n)
 {
     const char *unit[] = {"", "k", "M", "G", "T", "P"};
     int u = 0;
@@ -76,9 +76,9 @@ static void print_cost_line(FILE *f, const char *name, const struct summary_cost
                 TRACE_PLAN_MAX_SLOTS);
         return;
     }
-    human(c->values, v, sizeof v);
-    human(c->values * sizeof(trl_real), b, sizeof b);
-    human(c->macs_per_step, m, sizeof m);
+    summary_human(c->values, v, sizeof v);
+    summary_human(c->values * sizeof(trl_real), b, sizeof b);
+    summary_human(c->macs_per_step, m, sizeof m);
     fprintf(f, "  %-14s %10s values  %10sB   constant in T      %10s\n", name, v, b, m);
 }
 
@@ -92,8 +92,8 @@ static void print_eprop_nodes(const struct graph *g, FILE *f)
         int i = g->order[k];
         if (!p->n_node_slots[i]) continue;
         char v[32], m[32];
-        human((double)trace_plan_node_values(p, g, i), v, sizeof v);
-        human(trace_plan_node_macs(p, g, i), m, sizeof m);
+        summary_human((double)trace_plan_node_values(p, g, i), v, sizeof v);
+        summary_human(trace_plan_node_macs(p, g, i), m, sizeof m);
         fprintf(f, "  %-12s %10s values %10s MACs/step  ", g->nodes[i].id, v, m);
         for (int s = 0; s < p->n_node_slots[i]; s++) {
             const struct trace_slot *sl = &p->slots[p->first_slot[i] + s];
@@ -137,11 +137,11 @@ void summary_print_text(const struct graph *g, const struct summary *s, FILE *f)
     char v[32], b[32], m[32];
     fprintf(f, "\nmemory per sample (%s, %zu bytes per value) and multiply-adds per step:\n",
             TRL_PRECISION, sizeof(trl_real));
-    human(s->history_values, v, sizeof v);
-    human(s->history_values * sizeof(trl_real), b, sizeof b);
-    human(s->bptt_macs, m, sizeof m);
+    summary_human(s->history_values, v, sizeof v);
+    summary_human(s->history_values * sizeof(trl_real), b, sizeof b);
+    summary_human(s->bptt_macs, m, sizeof m);
     fprintf(f, "  %-14s %10s values  %10sB   per step (x T)     %10s\n", "bptt", v, b, m);
-    human(s->eprop_reverse_macs, m, sizeof m);
+    summary_human(s->eprop_reverse_macs, m, sizeof m);
     fprintf(f, "  %-14s %10s values  %10sB   per step (x T)     %10s\n", "eprop reverse", v, b, m);
     print_cost_line(f, "rtrl", &s->rtrl);
     print_cost_line(f, "eprop online", &s->eprop);

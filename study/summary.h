@@ -12,6 +12,7 @@
 #ifndef TRELLIS_SUMMARY_H
 #define TRELLIS_SUMMARY_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 #include "graph/graph.h"
@@ -36,5 +37,8 @@ int summary_compute(const struct graph *g, struct summary *s);
 void summary_print_text(const struct graph *g, const struct summary *s, FILE *f);
 /* One JSON object. 0, or -1 if out of memory. */
 int summary_print_json(const struct graph *g, const struct summary *s, FILE *f);
+
+/* v with a unit prefix and 3 digits: "806k", "12.7M", "75". */
+void summary_human(double v, char *buf, size_t n);
 
 #endif

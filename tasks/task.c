@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/alloc.h"
+
 #define TWO_PI_HI 6.28318530717958623200  /* nearest double to 2 pi */
 #define TWO_PI_LO 2.44929359829470635e-16 /* 2 pi - TWO_PI_HI */
 #define PI_HI     3.14159265358979311600
@@ -100,13 +102,7 @@ static int check_input(const struct task_kind *k, const struct graph *g, struct 
 static void check_loss(const struct task_kind *k, const struct graph *g, struct trl_errors *err)
 {
     const char *what = k->loss == LOSS_MSE ? "outputs" : "classes";
-    if (g->loss_node < 0) {
-        trl_errors_add(err, "/loss",
-                       "task \"%s\" is trained with %s over %d %s: add \"loss\": {\"node\": ID, "
-                       "\"type\": \"%s\"} on a node of size %d",
-                       k->name, loss_name(k->loss), k->K, what, loss_name(k->loss), k->K);
-        return;
-    }
+    if (g->loss_node < 0) return; /* data to run it on; training refuses it itself */
     if (g->loss_type != k->loss)
         trl_errors_add(err, "/loss/type", "task \"%s\" needs the loss \"%s\" (got \"%s\")", k->name,
                        loss_name(k->loss), loss_name(g->loss_type));
@@ -167,6 +163,15 @@ struct data *task_data_new(const struct task_kind *k, const struct graph *g, uin
         return NULL;
     }
     struct data *d = data_new(g, B, k->T);
+    if (d && g->loss_node < 0) { /* the task's target and mask all the same */
+        d->target_size = k->K;
+        d->target = trl_alloc((size_t)B * k->T, (size_t)k->K * sizeof *d->target, TRL_MEM_MISC);
+        d->mask = trl_alloc((size_t)B * k->T, sizeof *d->mask, TRL_MEM_MISC);
+        if (!d->target || !d->mask) {
+            data_free(d);
+            d = NULL;
+        }
+    }
     if (!d) {
         trl_errors_add(err, NULL, "out of memory for %d samples of %d steps x %d channels", B, k->T,
                        k->n_in);

@@ -64,7 +64,8 @@ const struct task_kind *task_find(const char *name);
 void task_list_names(char *buf, size_t cap);
 
 /* Checks that g fits the task: dt = 1, exactly one input node, of size n_in,
- * and a loss of the task's type on a node of size K. Returns the input
+ * and, if it has a loss, one of the task's type on a node of size K (a graph
+ * without a loss gets data to run on; training refuses it). Returns the input
  * node's index, or -1 with every problem in err (paths into the graph file;
  * err->file is set to the graph's file). */
 int task_check_graph(const struct task_kind *k, const struct graph *g, struct trl_errors *err);
@@ -75,7 +76,9 @@ int task_check_graph(const struct task_kind *k, const struct graph *g, struct tr
 void task_fill(const struct task_kind *k, int input_node, uint64_t seed, enum task_split split,
                uint64_t iteration, struct data *d);
 
-/* Checks the graph, allocates a data set of B samples for it and fills it.
+/* Checks the graph, allocates a data set of B samples for it and fills it;
+ * for a graph without a loss the data hold the task's target and mask
+ * anyway (data.target_size = K), so that the file is the same task's.
  * NULL with the reason in err. Free with data_free. */
 struct data *task_data_new(const struct task_kind *k, const struct graph *g, uint64_t seed,
                            enum task_split split, uint64_t iteration, int B,

@@ -461,6 +461,52 @@ START_TEST(train_interrupt_and_resume)
 }
 END_TEST
 
+/* Issue 19: grad and train say, before they start, when the default online
+ * engine costs far more than the reverse engine (skip_stack: 806k vs 10.5k
+ * multiply-adds per step), and rtrl than bptt; not once the engine is
+ * chosen, nor where the online engine is cheap (lsnn: 100k vs 28.6k). */
+START_TEST(slow_default_engine_noted)
+{
+    char params[512], data[512], out[512];
+    snprintf(params, sizeof params, "%s", tu_tmp("note_p.st"));
+    snprintf(data, sizeof data, "%s", tu_tmp("note_d.st"));
+    snprintf(out, sizeof out, "%s", tu_tmp("note_g.st"));
+    const char *graph = "models/skip_stack.json";
+    struct cli_result r =
+        cli_run(NULL, (const char *const[]){"init", graph, "--seed", "1", "-o", params, NULL});
+    ck_assert_int_eq(r.status, 0);
+    cli_result_free(&r);
+    r = cli_run(NULL, (const char *const[]){"data", "delayed_xor", "--graph", graph, "--batch", "2",
+                                            "-o", data, NULL});
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    cli_result_free(&r);
+    const char *const variants[][3] = {{"eprop", NULL, "--engine reverse"},
+                                       {"rtrl", NULL, "--algo bptt"},
+                                       {"eprop", "online", NULL},
+                                       {"eprop", "reverse", NULL},
+                                       {"bptt", NULL, NULL}};
+    for (int k = 0; k < 5; k++) {
+        r = cli_run(NULL, (const char *const[]){"grad", graph, "--params", params, "--data", data,
+                                                "-o", out, "--algo", variants[k][0],
+                                                variants[k][1] ? "--engine" : NULL, variants[k][1],
+                                                NULL});
+        ck_assert_msg(r.status == 0, "%s", r.err);
+        if (variants[k][2]) {
+            ck_assert_msg(strstr(r.err, "note:") && strstr(r.err, variants[k][2]) &&
+                              strstr(r.err, "multiply-adds per step"),
+                          "%s: %s", variants[k][0], r.err);
+        } else {
+            ck_assert_msg(!strstr(r.err, "note:"), "%s: %s", variants[k][0], r.err);
+        }
+        cli_result_free(&r);
+    }
+    r = cli_run(NULL, (const char *const[]){"grad", "models/lsnn.json", "--params", params,
+                                            "--data", data, "-o", out, "--algo", "eprop", NULL});
+    ck_assert(!strstr(r.err, "note:")); /* fails later on the parameters; no note first */
+    cli_result_free(&r);
+}
+END_TEST
+
 int main(void)
 {
     if (tu_tmp_init("cli")) return 1;
@@ -481,6 +527,7 @@ int main(void)
     tcase_add_test(tc, train_runs_and_logs);
     tcase_add_test(tc, train_usage_and_nan);
     tcase_add_test(tc, train_interrupt_and_resume);
+    tcase_add_test(tc, slow_default_engine_noted);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_NOFORK);

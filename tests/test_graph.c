@@ -27,6 +27,7 @@
 #include "graph/graph.h"
 #include "core/alloc.h"
 #include "core/suggest.h"
+#include "ops/op.h"
 
 #define INVALID_DIR  "tests/invalid"
 #define FIXTURES_DIR "tests/fixtures"
@@ -378,6 +379,46 @@ START_TEST(test_explicit_bias_and_outputs)
     ck_assert_int_eq(g->outputs[1], 1);
     ck_assert_int_eq(g->loss_type, LOSS_MSE);
     graph_free(g);
+}
+END_TEST
+
+/* Issue 19: README's node table says, for every kind, what "bias" allows
+ * and its default, as the loader does; and "bias": true loads for every
+ * kind but input. */
+START_TEST(test_readme_bias_column)
+{
+    FILE *f = fopen("README.md", "r");
+    ck_assert_ptr_nonnull(f);
+    char line[1024];
+    int rows = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "| `", 3) != 0) continue;
+        char name[32];
+        if (sscanf(line, "| `%31[a-z]` |", name) != 1) continue;
+        const struct op_kind *op = op_find(name);
+        char *last = strrchr(line, '|'); /* the bias column: the last cell */
+        *last = 0;
+        last = strrchr(line, '|');
+        if (!op || !strstr(line, "not allowed") == !strstr(line, "true or false")) continue;
+        const char *want = op->is_input       ? "not allowed"
+                           : op->default_bias ? "true or false (true)"
+                                              : "true or false (false)";
+        ck_assert_msg(strstr(last, want), "README's node table, %s: \"%s\" lacks \"%s\"", name,
+                      last, want);
+        rows++;
+        if (op->is_input) continue;
+        char json[512];
+        snprintf(json, sizeof json,
+                 "{\"trellis\": 1, \"nodes\": [{\"id\": \"x\", \"op\": \"input\", \"size\": 2},"
+                 "{\"id\": \"n\", \"op\": \"%s\", \"size\": 3, \"bias\": true, \"inputs\": "
+                 "[\"x\"]}]}",
+                 name);
+        struct graph *g = load_valid(json);
+        ck_assert_ptr_nonnull(find_param(g, "n.b"));
+        graph_free(g);
+    }
+    fclose(f);
+    ck_assert_int_eq(rows, op_n_kinds); /* every kind has its row */
 }
 END_TEST
 
@@ -742,6 +783,7 @@ static Suite *graph_suite(void)
     tcase_add_test(tc, test_defaults);
     tcase_add_test(tc, test_explicit_bias_and_outputs);
     tcase_add_test(tc, test_default_outputs);
+    tcase_add_test(tc, test_readme_bias_column);
     tcase_add_test(tc, test_schedule_inputs_first);
     tcase_add_test(tc, test_fixtures_load);
     tcase_add_test(tc, test_fixture_dag_skip);

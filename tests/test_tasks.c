@@ -18,6 +18,7 @@
  *     golden hashes of the integer structure of each task (spike positions,
  *     classes, masks) so a change of the generator cannot pass unnoticed;
  *   - binding errors: wrong sizes, loss type, dt, missing or extra inputs;
+ *     a graph without a loss gets the task's data, target and mask included;
  *   - data_save -> data_load round trips bit for bit, and a failed save;
  *   - task_sin against libm;
  *   - the command line: `trellis data`, then `init` and `run` on its output,
@@ -602,20 +603,47 @@ START_TEST(test_bind_errors)
                    "{\"id\": \"out\", \"op\": \"readout\", \"size\": 2, \"inputs\": [\"h\"]}], "
                    "\"loss\": {\"node\": \"out\", \"type\": \"cross_entropy\"}}",
         two, 3);
-    const char *noloss[] = {"/loss", "add \"loss\": {\"node\": ID, \"type\": \"mse\"}",
-                            "a node of size 1"};
-    expect_bind_error("sine",
-                      GRAPH_HEAD "\"nodes\": [{\"id\": \"in\", \"op\": \"input\", \"size\": 20},"
-                                 "{\"id\": \"out\", \"op\": \"readout\", \"size\": 1, \"inputs\": "
-                                 "[\"in\"]}]}",
-                      noloss, 3);
-
     /* a graph that fits, but an empty batch */
     struct graph *g = load_model(must_find("delayed_xor"));
     struct trl_errors err;
     ck_assert_ptr_null(task_data_new(must_find("delayed_xor"), g, 1, TASK_TRAIN, 0, 0, &err));
     ck_assert_ptr_nonnull(strstr(err.e[0].msg, "at least one sample"));
     graph_free(g);
+}
+END_TEST
+
+/* Issue 19: a graph without a loss gets the task's data all the same (to
+ * run it on): the inputs, target and mask of the graph with the loss, and
+ * the file holds them. */
+START_TEST(test_graph_without_a_loss)
+{
+#define SINE_NODES                                                                                 \
+    GRAPH_HEAD "\"nodes\": [{\"id\": \"in\", \"op\": \"input\", \"size\": 20},"                    \
+               "{\"id\": \"out\", \"op\": \"readout\", \"size\": 1, \"inputs\": [\"in\"]}]"
+    struct graph *with = tu_graph(SINE_NODES ", \"loss\": {\"node\": \"out\", \"type\": \"mse\"}}");
+    struct graph *without = tu_graph(SINE_NODES "}");
+    ck_assert(with && without);
+    const struct task_kind *k = must_find("sine");
+    struct trl_errors err;
+    struct data *a = task_data_new(k, with, 3, TASK_TRAIN, 2, 2, &err);
+    struct data *b = task_data_new(k, without, 3, TASK_TRAIN, 2, 2, &err);
+    ck_assert(a && b && b->target && b->mask);
+    const size_t BT = (size_t)2 * k->T;
+    ck_assert(memcmp(a->x[0], b->x[0], BT * 20 * sizeof(trl_real)) == 0);
+    ck_assert(memcmp(a->target, b->target, BT * sizeof(trl_real)) == 0);
+    ck_assert(memcmp(a->mask, b->mask, BT * sizeof(trl_real)) == 0);
+    const char *path = "tests/out/task_no_loss.safetensors";
+    trl_errors_init(&err, path);
+    ck_assert_int_eq(data_save(without, b, path, &err), 0);
+    struct data *back = data_load(with, path, DATA_TARGET_REQUIRED, &err);
+    ck_assert_ptr_nonnull(back);
+    ck_assert(memcmp(a->target, back->target, BT * sizeof(trl_real)) == 0);
+    data_free(back);
+    data_free(a);
+    data_free(b);
+    graph_free(with);
+    graph_free(without);
+#undef SINE_NODES
 }
 END_TEST
 
@@ -803,6 +831,7 @@ static Suite *tasks_suite(void)
     tcase_add_test(tc, test_registry);
     tcase_add_loop_test(tc, test_shapes, 0, task_n_kinds);
     tcase_add_test(tc, test_bind_errors);
+    tcase_add_test(tc, test_graph_without_a_loss);
     tcase_add_loop_test(tc, test_round_trip, 0, task_n_kinds);
     tcase_add_test(tc, test_sin);
     suite_add_tcase(s, tc);

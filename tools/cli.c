@@ -113,6 +113,39 @@ int cli_rule_opts(const struct command *cmd, const struct cli_rule *r, bool trai
     return 0;
 }
 
+void cli_cost_note(const struct command *cmd, const trl_graph *g, const trl_grad_opts *o,
+                   bool online_updates)
+{
+    trl_summary s;
+    if (online_updates || trl_graph_summary(g, &s, NULL) != TRL_OK) return;
+    const trl_algo_cost *slow = NULL, *fast = NULL;
+    const char *what = NULL, *option = NULL;
+    if (o->algo == TRL_ALGO_EPROP && o->engine == TRL_ENGINE_DEFAULT) {
+        slow = &s.eprop_online;
+        fast = &s.eprop_reverse;
+        what = "eprop's online engine (the default)";
+        option = "--engine reverse";
+    } else if (o->algo == TRL_ALGO_RTRL) {
+        slow = &s.rtrl;
+        fast = &s.bptt;
+        what = "rtrl";
+        option = "--algo bptt";
+    }
+    if (!slow || !slow->available ||
+        slow->macs_per_step < CLI_COST_NOTE_RATIO * fast->macs_per_step)
+        return;
+    char a[32], b[32];
+    summary_human(slow->macs_per_step, a, sizeof a);
+    summary_human(fast->macs_per_step, b, sizeof b);
+    fprintf(stderr,
+            "trellis %s: note: %s needs %s multiply-adds per step and sample on this graph, %s "
+            "%s for the same gradient (about %.0fx fewer; its memory grows with T)%s\n",
+            cmd->name, what, a, option, b, slow->macs_per_step / fast->macs_per_step,
+            o->algo == TRL_ALGO_EPROP ? "; --engine online keeps the online engine and this note "
+                                        "away"
+                                      : "");
+}
+
 int cli_grad_outside(const char *cotangent_path, bool input_grads, trl_grad_opts *o,
                      struct cli_cotangent *held)
 {

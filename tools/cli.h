@@ -90,6 +90,15 @@ int cli_rule_opts(const struct command *cmd, const struct cli_rule *r, bool trai
                   trl_grad_opts *o, double *decay);
 /* The hint after "random feedback needs feedback matrices". */
 #define CLI_FEEDBACK_HINT "make them with: trellis init GRAPH --seed N --feedback random -o PARAMS"
+/* Before a gradient or training (issue 19): a note on stderr when the
+ * online engine that runs by default costs far more multiply-adds per step
+ * (validate's numbers) than a way to the same gradient: eprop's online
+ * engine against --engine reverse when no engine was chosen, rtrl against
+ * bptt; never when online_updates asks for the online engine. */
+void cli_cost_note(const struct command *cmd, const trl_graph *g, const trl_grad_opts *o,
+                   bool online_updates);
+#define CLI_COST_NOTE_RATIO 20.0
+
 /* The cotangent file of grad --cotangent, held while o points into it. */
 struct cli_cotangent {
     trl_result *file;

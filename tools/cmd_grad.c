@@ -17,6 +17,7 @@ static int grad_write(const char *graph_path, const char *params_path, const cha
     trl_result *r = NULL;
     int status = EXIT_INPUT;
     if (!g) goto done;
+    cli_cost_note(&cmd_grad, g, opts, false);
     /* online: stream the data a window of steps at a time, so that memory
      * does not grow with T; reverse accumulation needs every step at once */
     unsigned flags = opts->cotangent ? 0 : TRL_DATA_TARGET;

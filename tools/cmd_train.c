@@ -282,6 +282,7 @@ static int train_main(int argc, char **argv)
         trl_error_free(err);
         return cli_mpi_end(&mpi, EXIT_INPUT);
     }
+    if (!a.quiet && mpi.rank == 0) cli_cost_note(&cmd_train, g, &cfg.grad, a.online);
     int status = EXIT_INPUT;
     trl_params *p = NULL;
     trl_trainer *t = NULL;
