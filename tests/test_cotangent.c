@@ -11,6 +11,8 @@
  *   several sinks   cotangents on the outputs and on hidden nodes of random
  *                   spiking graphs: rtrl = bptt, eprop online = eprop
  *                   reverse (parameters, dL/dx and the sum) to 1e-9
+ *   orders          m-order e-prop (SPEC 6.2) with cotangents and dL/dx:
+ *                   online = reverse, and an order >= T equals bptt
  *   chunks          a batch split over threads gives one run's result
  */
 #include <check.h>
@@ -70,15 +72,24 @@ static double rel(const trl_real *a, const trl_real *b, size_t n)
 }
 
 /* The gradient of a cotangent with input gradients: 0 or -1. */
-static int grad_cot(const struct graph *g, const trl_real *params, const struct data *d, int a,
-                    trl_real **cot, trl_real **dx, trl_real *grad, double *loss)
+static int grad_order(const struct graph *g, const trl_real *params, const struct data *d,
+                      int a, int order, trl_real **cot, trl_real **dx, trl_real *grad,
+                      double *loss)
 {
     struct trl_errors err;
     trl_errors_init(&err, "cotangent");
-    const struct grad_hooks h = {.cotangent = (const trl_real *const *)cot, .input_grad = dx};
+    const struct grad_hooks h = {.cotangent = (const trl_real *const *)cot,
+                                 .input_grad = dx,
+                                 .order = algos[a] == GRAD_EPROP ? order : 1};
     int rc = grad_compute_hooks(g, params, d, algos[a], engines[a], &h, grad, loss, &err);
     if (rc) trl_errors_print(&err, stderr);
     return rc;
+}
+
+static int grad_cot(const struct graph *g, const trl_real *params, const struct data *d, int a,
+                    trl_real **cot, trl_real **dx, trl_real *grad, double *loss)
+{
+    return grad_order(g, params, d, a, 1, cot, dx, grad, loss);
 }
 
 START_TEST(own_loss_as_cotangent)
@@ -257,8 +268,9 @@ static bool *some_sinks(const struct graph *g, struct rng *r)
     return pick;
 }
 
-/* Algorithm pairs a and b agree on cotangents at several sinks. */
-static int sinks_agree(uint64_t seed, int a, int b, int threads_b)
+/* Algorithm pairs a and b agree on cotangents at several sinks (eprop of
+ * that order: SPEC 6.2). */
+static int sinks_agree_order(uint64_t seed, int a, int b, int threads_b, int order)
 {
     struct randgraph_opts o = {.max_hidden = 5};
     char *json = randgraph_json(seed, &o);
@@ -275,9 +287,9 @@ static int sinks_agree(uint64_t seed, int a, int b, int threads_b)
     trl_real **dx1 = per_node(g, ins, B, T, NULL), **dx2 = per_node(g, ins, B, T, NULL);
     double l1, l2;
     par_set_threads(1);
-    ck_assert_int_eq(grad_cot(g, params, d, a, cot, dx1, g1, &l1), 0);
+    ck_assert_int_eq(grad_order(g, params, d, a, order, cot, dx1, g1, &l1), 0);
     par_set_threads(threads_b);
-    ck_assert_int_eq(grad_cot(g, params, d, b, cot, dx2, g2, &l2), 0);
+    ck_assert_int_eq(grad_order(g, params, d, b, order, cot, dx2, g2, &l2), 0);
     par_set_threads(0);
     int bad = tu_compare_grads(g, g1, g2, TOL_AGREE, "several sinks");
     for (int i = 0; i < g->n_nodes; i++)
@@ -307,6 +319,11 @@ static int sinks_agree(uint64_t seed, int a, int b, int threads_b)
     return bad;
 }
 
+static int sinks_agree(uint64_t seed, int a, int b, int threads_b)
+{
+    return sinks_agree_order(seed, a, b, threads_b, 1);
+}
+
 START_TEST(several_sinks_rtrl_equals_bptt)
 {
     for (uint64_t seed = 1; seed <= 25; seed++)
@@ -318,6 +335,19 @@ START_TEST(several_sinks_eprop_engines_agree)
 {
     for (uint64_t seed = 1; seed <= 25; seed++)
         ck_assert_int_eq(sinks_agree(seed * 3571 + (uint64_t)_i, 2, 3, 1), 0);
+}
+END_TEST
+
+/* m-order e-prop with cotangents and input gradients: online = reverse at
+ * order 2 and 3, and an order >= T (10 steps) is bptt, both engines. */
+START_TEST(orders_with_cotangents)
+{
+    for (uint64_t seed = 1; seed <= 8; seed++) {
+        const uint64_t s = seed * 613 + (uint64_t)_i;
+        ck_assert_int_eq(sinks_agree_order(s, 2, 3, 1, 2 + (int)(seed % 2)), 0);
+        ck_assert_int_eq(sinks_agree_order(s, 0, 3, 1, 10), 0);
+        ck_assert_int_eq(sinks_agree_order(s, 0, 2, 1, 10), 0);
+    }
 }
 END_TEST
 
@@ -344,6 +374,7 @@ int main(void)
     tcase_add_loop_test(tc, several_sinks_rtrl_equals_bptt, 0, 2);
     tcase_add_loop_test(tc, several_sinks_eprop_engines_agree, 0, 2);
     tcase_add_test(tc, chunks_agree);
+    tcase_add_loop_test(tc, orders_with_cotangents, 0, 2);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
