@@ -72,9 +72,8 @@ static double rel(const trl_real *a, const trl_real *b, size_t n)
 }
 
 /* The gradient of a cotangent with input gradients: 0 or -1. */
-static int grad_order(const struct graph *g, const trl_real *params, const struct data *d,
-                      int a, int order, trl_real **cot, trl_real **dx, trl_real *grad,
-                      double *loss)
+static int grad_order(const struct graph *g, const trl_real *params, const struct data *d, int a,
+                      int order, trl_real **cot, trl_real **dx, trl_real *grad, double *loss)
 {
     struct trl_errors err;
     trl_errors_init(&err, "cotangent");
