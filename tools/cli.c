@@ -2,7 +2,6 @@
 #include "tools/cli.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,30 +19,23 @@ int cli_usage_error(const struct command *cmd, const char *fmt, ...)
     return EXIT_USAGE;
 }
 
-int cli_input_error(const struct trl_errors *err)
-{
-    trl_errors_print(err, stderr);
-    return EXIT_INPUT;
-}
-
-struct graph *cli_load_graph(const char *path)
-{
-    struct trl_errors err;
-    struct graph *g = graph_load(path, &err);
-    if (!g) cli_input_error(&err);
-    return g;
-}
-
 int cli_fail(const trl_error *err)
 {
     fprintf(stderr, "%s\n", trl_error_message(err));
     return trl_error_status(err) == TRL_ERR_ARGUMENT ? EXIT_USAGE : EXIT_INPUT;
 }
 
+trl_error *cli_error_new(void)
+{
+    trl_error *err = trl_error_new();
+    if (!err) fprintf(stderr, "trellis: out of memory\n");
+    return err;
+}
+
 trl_graph *cli_graph(const char *path, trl_error *err)
 {
     trl_graph *g = NULL;
-    if (trl_graph_load(path, &g, err) != TRL_OK) cli_fail(err);
+    if (err && trl_graph_load(path, &g, err) != TRL_OK) cli_fail(err);
     return g;
 }
 

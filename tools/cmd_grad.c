@@ -1,20 +1,8 @@
 /* cmd_grad.c - `trellis grad GRAPH --params P --data D --algo A [--engine E]
  * -o GRADS` (SPEC sections 6, 7): one key per trainable parameter and "loss". */
 #include <stdio.h>
-#include <string.h>
 
-#include "engines/grad.h"
 #include "tools/cli.h"
-
-static int parse_algo(const char *s, enum grad_algo *algo)
-{
-    for (int a = 0; a < 3; a++)
-        if (strcmp(s, grad_algo_names[a]) == 0) {
-            *algo = (enum grad_algo)a;
-            return 0;
-        }
-    return -1;
-}
 
 static int grad_main(int argc, char **argv)
 {
@@ -28,74 +16,41 @@ static int grad_main(int argc, char **argv)
         {"--engine", NULL, OPT_STRING, &engine_name, NULL},
         {"-o", "--output", OPT_STRING, &out, NULL},
     };
-    int rc = cli_parse(&cmd_grad, argc, argv, opts, 5, pos, &n_pos);
+    int rc = cli_parse(&cmd_grad, argc, argv, opts, CLI_COUNT(opts), pos, &n_pos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
-    enum grad_algo algo;
-    enum grad_engine engine = GRAD_ENGINE_DEFAULT;
     if (n_pos != 1) return cli_usage_error(&cmd_grad, "expected one GRAPH file");
     if (!params_path) return cli_usage_error(&cmd_grad, "--params PARAMS is required");
     if (!data_path) return cli_usage_error(&cmd_grad, "--data DATA is required");
     if (!out) return cli_usage_error(&cmd_grad, "-o GRADS is required");
-    if (!algo_name || parse_algo(algo_name, &algo))
-        return cli_usage_error(&cmd_grad, "--algo must be bptt, rtrl or eprop%s%s%s",
-                               algo_name ? " (got \"" : "", algo_name ? algo_name : "",
-                               algo_name ? "\")" : "");
-    if (engine_name) {
-        if (algo != GRAD_EPROP)
-            return cli_usage_error(&cmd_grad, "--engine applies to --algo eprop only");
-        if (strcmp(engine_name, "online") == 0)
-            engine = GRAD_ENGINE_ONLINE;
-        else if (strcmp(engine_name, "reverse") == 0)
-            engine = GRAD_ENGINE_REVERSE;
-        else
-            return cli_usage_error(&cmd_grad, "--engine must be online or reverse (got \"%s\")",
-                                   engine_name);
-    }
+    trl_grad_opts o;
+    if ((rc = cli_grad_opts(&cmd_grad, algo_name, engine_name, &o))) return rc;
 
-    struct graph *g = cli_load_graph(pos[0]);
-    if (!g) return EXIT_INPUT;
+    trl_error *err = cli_error_new();
+    trl_graph *g = cli_graph(pos[0], err);
+    trl_params *p = NULL;
+    trl_data *d = NULL;
+    trl_result *res = NULL;
     int status = EXIT_INPUT;
-    struct data *d = NULL;
-    trl_real *grad = NULL;
-    struct trl_errors err;
-    trl_errors_init(&err, pos[0]);
-    if (g->loss_node < 0) {
-        trl_errors_add(&err, "/loss",
-                       "the graph has no loss; add \"loss\": {\"node\": ID, "
-                       "\"type\": \"mse\"} to compute a gradient");
-        goto done;
-    }
-    trl_errors_init(&err, params_path);
-    trl_real *params = params_new(g);
-    grad = params_new(g);
-    if (!params || !grad) {
-        trl_free(params);
-        trl_errors_add(&err, NULL, "out of memory for %zu parameters", g->n_param_values);
-        goto done;
-    }
-    if (params_load(g, params_path, params, &err)) {
-        trl_free(params);
-        goto done;
-    }
-    trl_errors_init(&err, data_path);
     /* online: stream the data a window of steps at a time, so that memory
      * does not grow with T; reverse accumulation needs every step at once */
-    d = grad_is_online(algo, engine) ? data_open(g, data_path, DATA_TARGET_REQUIRED, &err)
-                                     : data_load(g, data_path, DATA_TARGET_REQUIRED, &err);
-    double loss = 0;
-    if (d && grad_compute(g, params, d, algo, engine, grad, &loss, &err) == 0) {
-        trl_errors_init(&err, out);
-        if (params_save(g, grad, PARAMS_TRAINABLE, &loss, out, &err) == 0) {
-            status = EXIT_OK;
+    const unsigned flags = TRL_DATA_TARGET | (trl_grad_is_online(&o) ? TRL_DATA_STREAM : 0);
+    if (g) {
+        if (trl_params_new(g, &p, err) || trl_params_load(p, params_path, err) ||
+            trl_data_load(g, data_path, flags, &d, err) || trl_grad(g, p, d, &o, &res, err) ||
+            trl_result_save(res, out, err)) {
+            status = cli_fail(err);
+        } else {
+            double loss;
+            trl_result_loss(res, &loss);
             printf("loss %.10g\n", loss);
+            status = EXIT_OK;
         }
     }
-    trl_free(params);
-done:
-    if (status != EXIT_OK) cli_input_error(&err);
-    trl_free(grad);
-    data_free(d);
-    graph_free(g);
+    trl_result_free(res);
+    trl_data_free(d);
+    trl_params_free(p);
+    trl_graph_free(g);
+    trl_error_free(err);
     return status;
 }
 
