@@ -56,8 +56,8 @@ trl_graph *cli_graph(const char *path, trl_error *err);
 int cli_grad_opts(const struct command *cmd, const char *algo, const char *engine,
                   trl_grad_opts *o);
 
-extern const struct command cmd_validate, cmd_init, cmd_run, cmd_grad, cmd_data, cmd_train,
-    cmd_compare, cmd_sweep, cmd_dot, cmd_bench;
+extern const struct command cmd_validate, cmd_init, cmd_run, cmd_eval, cmd_grad, cmd_data,
+    cmd_train, cmd_compare, cmd_sweep, cmd_dot, cmd_bench;
 
 /* The internal headers that cmd_train.c, train_log.c, cmd_compare.c,
  * compare_cli.c and cmd_sweep.c still use, until they are on the public API

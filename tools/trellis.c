@@ -7,7 +7,7 @@
 #include "trellis.h"
 
 static const struct command *const commands[] = {
-    &cmd_validate, &cmd_init,    &cmd_run,   &cmd_grad, &cmd_data,
+    &cmd_validate, &cmd_init,    &cmd_run,   &cmd_eval, &cmd_grad,  &cmd_data,
     &cmd_train,    &cmd_compare, &cmd_sweep, &cmd_dot,  &cmd_bench,
 };
 static const int n_commands = sizeof commands / sizeof commands[0];
