@@ -427,6 +427,24 @@ TRL_API trl_status trl_result_save(const trl_result *r, const char *path, trl_er
 TRL_API trl_status trl_run(const trl_graph *g, const trl_params *p, const trl_data *d,
                            trl_result **out, trl_error *err);
 
+/* What else a forward pass returns. */
+typedef struct trl_run_opts {
+    /* Every node's state variables too (SPEC section 2; trl_node_info's
+     * state_names): after the outputs, one tensor per variable, node by
+     * node in file order, named "ID.NAME" (lif.v, alif.v, alif.a, ...),
+     * [B, T, size], the state after each step. */
+    int states;
+    int threads; /* 0: the process default (trl_set_threads) */
+} trl_run_opts;
+#define TRL_RUN_OPTS_INIT                                                                          \
+    {                                                                                              \
+        0, 0                                                                                       \
+    }
+/* trl_run with options (opts NULL: trl_run's). */
+#define trl_run_with TRL_NAME(trl_run_with)
+TRL_API trl_status trl_run_with(const trl_graph *g, const trl_params *p, const trl_data *d,
+                                const trl_run_opts *opts, trl_result **out, trl_error *err);
+
 /* ---- gradients ---- */
 
 typedef enum trl_algo { TRL_ALGO_BPTT = 0, TRL_ALGO_RTRL = 1, TRL_ALGO_EPROP = 2 } trl_algo;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engines/net.h"
 #include "io/safetensors.h"
 #include "tests/support/cli_run.h"
 #include "tests/support/testutil.h"
@@ -190,6 +191,75 @@ START_TEST(eval_text_and_errors)
 }
 END_TEST
 
+/* run --states of a fixture: every state variable of every node, equal to
+ * the state a network stepped here holds (net_h), sample by sample. */
+static void check_states(const char *name, double tol)
+{
+    char graph[256], params[256], data[256];
+    snprintf(graph, sizeof graph, "%s", tu_fixture(name, "graph.json"));
+    snprintf(params, sizeof params, "%s", tu_fixture(name, "params.safetensors"));
+    snprintf(data, sizeof data, "%s", tu_fixture(name, "data.safetensors"));
+    const char *out = tu_tmp("states.st");
+    struct cli_result r =
+        cli_run(NULL, (const char *const[]){"run", graph, "--params", params, "--data", data,
+                                            "--states", "-o", out, NULL});
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    cli_result_free(&r);
+    struct trl_errors err;
+    struct graph *g = graph_load(graph, &err);
+    trl_real *p = params_new(g);
+    ck_assert_int_eq(params_load(g, params, p, &err), 0);
+    struct data *d = data_load(g, data, DATA_TARGET_OPTIONAL, &err);
+    struct net *net = net_new(g, p, d->B, 0);
+    struct st_file *f = st_open(out, &err);
+    int n_states = 0;
+    for (int i = 0; i < g->n_nodes; i++) n_states += g->nodes[i].op->n_state;
+    ck_assert_int_eq(f->n, g->n_outputs + n_states + (g->loss_node >= 0));
+    double worst = 0;
+    for (int t = 0; t < d->T; t++) {
+        net_step(net, d);
+        for (int i = 0; i < g->n_nodes; i++) {
+            const struct graph_node *n = &g->nodes[i];
+            const char *names = n->op->state_names;
+            for (int s = 0; s < n->op->n_state; s++, names += strcspn(names, ",") + 1) {
+                char key[160];
+                snprintf(key, sizeof key, "%s.%.*s", n->id, (int)strcspn(names, ","), names);
+                const struct st_tensor *x = st_find(f, key);
+                ck_assert_msg(x, "%s: no %s", name, key);
+                ck_assert(x->ndim == 3 && x->shape[0] == d->B && x->shape[1] == d->T &&
+                          x->shape[2] == n->size);
+                trl_real *v = malloc(x->count * sizeof *v);
+                st_read_real(x, v);
+                const trl_real *h = net_h(net, i, t);
+                for (int b = 0; b < d->B; b++)
+                    for (int j = 0; j < n->size; j++) {
+                        double want = h[((size_t)b * n->op->n_state + s) * n->size + j];
+                        double got = v[((size_t)b * d->T + t) * n->size + j];
+                        worst = fmax(worst, fabs(got - want) / fmax(1, fabs(want)));
+                    }
+                free(v);
+            }
+        }
+    }
+    ck_assert_msg(worst <= tol, "%s: states differ by %g", name, worst);
+    st_close(f);
+    net_free(net);
+    data_free(d);
+    trl_free(p);
+    graph_free(g);
+}
+
+START_TEST(run_writes_states)
+{
+    check_states("deep_leaky3", sizeof(trl_real) == 8 ? 1e-12 : 1e-5);
+    check_states("rnn_tanh", sizeof(trl_real) == 8 ? 1e-12 : 1e-5);
+#ifdef TRL_F64 /* spikes may flip within float32 rounding */
+    check_states("alif_adaptation", 1e-12);
+    check_states("dag_skip", 1e-12);
+#endif
+}
+END_TEST
+
 int main(void)
 {
     if (tu_tmp_init("cli_user")) return 1;
@@ -198,6 +268,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, eval_scores_as_validation);
     tcase_add_test(tc, eval_text_and_errors);
+    tcase_add_test(tc, run_writes_states);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_NOFORK);
