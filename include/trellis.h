@@ -132,6 +132,14 @@ TRL_API int trl_error_total(const trl_error *err);
 TRL_API const char *trl_error_at(const trl_error *err, int i, const char **path, int *line,
                                  int *column);
 
+/* "Did you mean": the name of names[0..n) closest to s, by the suggester
+ * the library's own messages use (at most two edits: insert, delete,
+ * substitute, swap two neighbours; fewer than the longer name's length),
+ * the first of equally close ones; NULL when none is close or s is NULL.
+ * The pointer is one of names. */
+#define trl_suggest TRL_NAME(trl_suggest)
+TRL_API const char *trl_suggest(const char *s, const char *const *names, int n);
+
 /* Frees a string the library returned to the caller. */
 #define trl_string_free TRL_NAME(trl_string_free)
 TRL_API void trl_string_free(char *s);

@@ -697,6 +697,17 @@ START_TEST(plans_follow_the_summary)
 }
 END_TEST
 
+START_TEST(suggest_names)
+{
+    const char *const names[] = {"--seed", "--iters", "--batch"};
+    ck_assert_ptr_eq(trl_suggest("--iter", names, 3), names[1]);
+    ck_assert_ptr_eq(trl_suggest("--bacth", names, 3), names[2]);
+    ck_assert_ptr_null(trl_suggest("--frobnicate", names, 3));
+    ck_assert_ptr_null(trl_suggest(NULL, names, 3));
+    ck_assert_ptr_null(trl_suggest("--seed", NULL, 0));
+}
+END_TEST
+
 /* BLAS threads set before the first graph stay set. */
 START_TEST(blas_threads)
 {
@@ -733,6 +744,7 @@ int main(void)
     tcase_add_test(tc, threads_and_memory);
     tcase_add_test(tc, plans_follow_the_summary);
     tcase_add_test(tc, blas_threads);
+    tcase_add_test(tc, suggest_names);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);

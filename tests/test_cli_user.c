@@ -260,6 +260,37 @@ START_TEST(run_writes_states)
 }
 END_TEST
 
+/* Mistyped commands, options and values: the closest name, or none when
+ * nothing is close. */
+START_TEST(did_you_mean)
+{
+    const char *g = "tests/fixtures/rnn_tanh/graph.json";
+    expect(2, (const char *const[]){"valdate", g, NULL}, "did you mean \"validate\"?");
+    expect(2, (const char *const[]){"train", g, "--iter", "5", NULL}, "did you mean \"--iters\"?");
+    expect(2, (const char *const[]){"run", g, "--stats", NULL}, "did you mean \"--states\"?");
+    expect(2, (const char *const[]){"init", g, "--outptu", "x", NULL},
+           "did you mean \"--output\"?");
+    expect(2, (const char *const[]){"data", "sine", "--itr", "3", "-o", "x", NULL},
+           "did you mean \"--iter\"?");
+    expect(2, (const char *const[]){"data", "sinus", "-o", "x", NULL}, "did you mean \"sine\"?");
+    expect(2,
+           (const char *const[]){"grad", g, "--params", "p", "--data", "d", "--algo", "epro", "-o",
+                                 "x", NULL},
+           "did you mean \"eprop\"?");
+    expect(2,
+           (const char *const[]){"bench", g, "--params", "p", "--data", "d", "--algo", "rn", NULL},
+           "did you mean \"run\"?");
+    struct cli_result r = cli_run(NULL, (const char *const[]){"validate", g, "--frobnicate", NULL});
+    ck_assert_int_eq(r.status, 2);
+    ck_assert_msg(strstr(r.err, "unknown option") && !strstr(r.err, "did you mean"), "%s", r.err);
+    cli_result_free(&r);
+    r = cli_run(NULL, (const char *const[]){"zzzzzz", NULL});
+    ck_assert_int_eq(r.status, 2);
+    ck_assert_msg(strstr(r.err, "unknown command") && !strstr(r.err, "did you mean"), "%s", r.err);
+    cli_result_free(&r);
+}
+END_TEST
+
 int main(void)
 {
     if (tu_tmp_init("cli_user")) return 1;
@@ -269,6 +300,7 @@ int main(void)
     tcase_add_test(tc, eval_scores_as_validation);
     tcase_add_test(tc, eval_text_and_errors);
     tcase_add_test(tc, run_writes_states);
+    tcase_add_test(tc, did_you_mean);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_NOFORK);

@@ -19,6 +19,15 @@ int cli_usage_error(const struct command *cmd, const char *fmt, ...)
     return EXIT_USAGE;
 }
 
+const char *cli_did_you_mean(const char *s, const char *const *names, int n)
+{
+    static char hint[160];
+    const char *best = trl_suggest(s, names, n);
+    if (!best) return "";
+    snprintf(hint, sizeof hint, "; did you mean \"%s\"?", best);
+    return hint;
+}
+
 int cli_fail(const trl_error *err)
 {
     fprintf(stderr, "%s\n", trl_error_message(err));
@@ -43,11 +52,15 @@ int cli_grad_opts(const struct command *cmd, const char *algo, const char *engin
 {
     *o = (trl_grad_opts)TRL_GRAD_OPTS_INIT;
     if (!algo) return cli_usage_error(cmd, "--algo bptt|rtrl|eprop is required");
+    static const char *const algos[] = {"bptt", "rtrl", "eprop"}, *const engines[] = {"online",
+                                                                                      "reverse"};
     if (trl_algo_parse(algo, &o->algo, NULL) != TRL_OK)
-        return cli_usage_error(cmd, "--algo must be bptt, rtrl or eprop (got \"%s\")", algo);
+        return cli_usage_error(cmd, "--algo must be bptt, rtrl or eprop (got \"%s\")%s", algo,
+                               cli_did_you_mean(algo, algos, CLI_COUNT(algos)));
     if (!engine) return 0;
     if (trl_engine_parse(engine, &o->engine, NULL) != TRL_OK)
-        return cli_usage_error(cmd, "--engine must be online or reverse (got \"%s\")", engine);
+        return cli_usage_error(cmd, "--engine must be online or reverse (got \"%s\")%s", engine,
+                               cli_did_you_mean(engine, engines, CLI_COUNT(engines)));
     if (o->algo != TRL_ALGO_EPROP)
         return cli_usage_error(cmd, "--engine applies to --algo eprop only (%s has one engine)",
                                algo);
@@ -96,6 +109,20 @@ static void print_help(const struct command *cmd)
            cmd->help ? cmd->help : "");
 }
 
+/* An option that is not one of opts: the error, with the closest name. */
+static int unknown_option(const struct command *cmd, const char *a, const struct opt *opts,
+                          int n_opts)
+{
+    const char *names[2 * CLI_MAX_OPTS + 1];
+    int n = 0;
+    names[n++] = "--help";
+    for (int k = 0; k < n_opts && k < CLI_MAX_OPTS; k++) {
+        names[n++] = opts[k].name;
+        if (opts[k].alias) names[n++] = opts[k].alias;
+    }
+    return cli_usage_error(cmd, "unknown option \"%s\"%s", a, cli_did_you_mean(a, names, n));
+}
+
 int cli_parse(const struct command *cmd, int argc, char **argv, const struct opt *opts, int n_opts,
               const char **pos, int *n_pos)
 {
@@ -116,7 +143,7 @@ int cli_parse(const struct command *cmd, int argc, char **argv, const struct opt
         for (int k = 0; k < n_opts && !o; k++)
             if (strcmp(a, opts[k].name) == 0 || (opts[k].alias && strcmp(a, opts[k].alias) == 0))
                 o = &opts[k];
-        if (!o) return cli_usage_error(cmd, "unknown option \"%s\"", a);
+        if (!o) return unknown_option(cmd, a, opts, n_opts);
         if (o->seen) *o->seen = true;
         if (o->kind == OPT_FLAG) {
             *(bool *)o->value = true;

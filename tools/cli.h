@@ -31,10 +31,12 @@ struct opt {
 
 /* The entries of an array: cli_parse(cmd, argc, argv, opts, CLI_COUNT(opts), ...). */
 #define CLI_COUNT(array) ((int)(sizeof(array) / sizeof((array)[0])))
+#define CLI_MAX_OPTS     48 /* options of one command */
 
 /* Parses argv (after the command name) into the options and at most
- * *n_pos positional arguments. Prints the problem and returns EXIT_USAGE, or
- * returns -1 if --help was given (help printed), or 0. */
+ * *n_pos positional arguments. Prints the problem (an unknown option with
+ * the closest known one) and returns EXIT_USAGE, or returns -1 if --help was
+ * given (help printed), or 0. */
 int cli_parse(const struct command *cmd, int argc, char **argv, const struct opt *opts, int n_opts,
               const char **pos, int *n_pos);
 /* Prints "trellis NAME: message" and the command's usage line to stderr;
@@ -42,6 +44,9 @@ int cli_parse(const struct command *cmd, int argc, char **argv, const struct opt
 int cli_usage_error(const struct command *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* "; did you mean "NAME"?" for the closest of names to s (trl_suggest), or
+ * "" when none is close; the text lasts until the next call. */
+const char *cli_did_you_mean(const char *s, const char *const *names, int n);
 /* Prints err's message to stderr and returns the exit status of its status
  * (SPEC section 7): EXIT_USAGE for TRL_ERR_ARGUMENT, EXIT_INPUT otherwise. */
 int cli_fail(const trl_error *err);

@@ -71,9 +71,11 @@ static int parse_algo(const struct bench_args *a, struct bench_job *j)
         return cli_usage_error(&cmd_bench, "--algo is required: run, bptt, rtrl or eprop");
     j->is_run = strcmp(a->algo_name, "run") == 0;
     trl_algo algo;
+    static const char *const algos[] = {"run", "bptt", "rtrl", "eprop"};
     if (!j->is_run && trl_algo_parse(a->algo_name, &algo, NULL) != TRL_OK)
-        return cli_usage_error(&cmd_bench, "--algo must be run, bptt, rtrl or eprop (got \"%s\")",
-                               a->algo_name);
+        return cli_usage_error(&cmd_bench, "--algo must be run, bptt, rtrl or eprop (got \"%s\")%s",
+                               a->algo_name,
+                               cli_did_you_mean(a->algo_name, algos, CLI_COUNT(algos)));
     if (!j->is_run) return cli_grad_opts(&cmd_bench, a->algo_name, a->engine_name, &j->opt);
     if (a->engine_name) return cli_usage_error(&cmd_bench, "--engine applies to --algo eprop only");
     return EXIT_OK;

@@ -45,15 +45,21 @@ static void print_tasks(FILE *f)
 
 static int unknown_task(const char *name)
 {
-    char names[256] = "";
+    char list[256] = "";
+    const char *names[64];
+    int n = 0;
     size_t len = 0;
     trl_task_info k;
-    for (int i = 0; trl_task_get(i, &k) == TRL_OK && len < sizeof names; i++)
-        len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", i ? ", " : "", k.name);
+    for (; n < CLI_COUNT(names) - 1 && trl_task_get(n, &k) == TRL_OK && len < sizeof list; n++) {
+        len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", n ? ", " : "", k.name);
+        names[n] = k.name;
+    }
+    names[n++] = "random";
+    const char *hint = cli_did_you_mean(name, names, n);
     return cli_usage_error(&cmd_data,
-                           "unknown task \"%s\"; expected one of: %s (or random, for random "
-                           "data of any graph)",
-                           name, names);
+                           "unknown task \"%s\"%s%s one of: %s (or random, for random data "
+                           "of any graph)",
+                           name, hint, hint[0] ? " Expected" : "; expected", list);
 }
 
 /* Writes d to out; prints the errors. */

@@ -54,7 +54,10 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < n_commands; i++)
         if (strcmp(argv[1], commands[i]->name) == 0) return commands[i]->run(argc - 2, argv + 2);
-    fprintf(stderr, "trellis: unknown command \"%s\"\n\n", argv[1]);
+    const char *names[sizeof commands / sizeof commands[0]];
+    for (int i = 0; i < n_commands; i++) names[i] = commands[i]->name;
+    fprintf(stderr, "trellis: unknown command \"%s\"%s\n\n", argv[1],
+            cli_did_you_mean(argv[1], names, n_commands));
     print_usage(stderr);
     return EXIT_USAGE;
 }
