@@ -99,7 +99,7 @@ build/$(1)/tools/mpi.o: tools/mpi.c
 	@mkdir -p $$(@D)
 	@$$(if $$(V),,echo "  MPICC [$(1)] $$<";)
 	$$(Q)$$(MPICC) $$(CFLAGS_COMMON) $$(FLAGS_$(1)) $$(CFLAGS) -c $$< -o $$@
-build/$(1)/trellis: $$(call objs,$(1),$$(CLI_SRC)) build/$(1)/libtrellis-internal.a
+build/$(1)/trellis: $$(call objs,$(1),$$(CLI_SRC)) build/$(1)/libtrellis.a
 	$$(CLI_LD) $$(FLAGS_$(1)) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 build/$(1)/tests/%: build/$(1)/tests/%.o $$(call objs,$(1),$$(TEST_LIB)) build/$(1)/libtrellis-internal.a
 	$$(CC) $$(FLAGS_$(1)) $$(LDFLAGS) -o $$@ $$^ $$(CHECK_LIBS) $$(LDLIBS)

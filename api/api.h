@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "core/real.h"
 #include "engines/grad.h"
+#include "engines/run.h"
 #include "graph/graph.h"
 #include "io/data.h"
 #include "trellis.h"
@@ -42,8 +43,10 @@ struct trl_result {
     int n;
     trl_tensor *tensors;
     trl_real *block;  /* the values the tensors point into, owned */
-    trl_real **owned; /* further arrays owned (run's outputs), n_owned of them */
+    trl_real **owned; /* further arrays owned (input gradients), n_owned of them */
     int n_owned;
+    struct run_result run; /* or run's arrays, owned */
+    char *names;           /* names made for the tensors (run's states), owned */
     bool has_loss;
     double loss;
     trl_grad_stats stats;

@@ -270,7 +270,9 @@ TRL_API trl_status trl_data_random(const trl_graph *g, const trl_random_data *op
     bool *spiking = calloc((size_t)g->g->n_nodes, sizeof *spiking);
     if (!spiking) return api_fail(e, ERR_MEMORY, NULL, "out of memory");
     struct data *d = NULL;
-    if (!opts->spiking || data_random_spiking(g->g, opts->spiking, spiking, e) == 0) {
+    if (opts->spiking && data_random_spiking(g->g, opts->spiking, spiking, e)) {
+        trl_errors_kind(e, ERR_ARGUMENT); /* the caller's list, not the graph, is wrong */
+    } else {
         struct data_random_opts o = {.B = opts->B,
                                      .T = opts->T,
                                      .seed = opts->seed,

@@ -1,22 +1,9 @@
 /* graph.c - graphs, their structure and the node kinds (trellis.h). */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
 #include "ops/activation.h"
-
-static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
-
-static void blas_one_thread(void)
-{
-    if (!getenv("OPENBLAS_NUM_THREADS")) openblas_set_num_threads(1);
-}
-
-void api_blas_once(void)
-{
-    pthread_once(&blas_once, blas_one_thread);
-}
 
 trl_status api_graph_wrap(struct graph *g, trl_graph **out, struct trl_errors *e)
 {

@@ -12,6 +12,7 @@ _Static_assert((int)TRL_MEMORY_KINDS == (int)TRL_MEM_KINDS &&
                    (int)TRL_MEMORY_PARAMS == (int)TRL_MEM_PARAMS &&
                    (int)TRL_MEMORY_MISC == (int)TRL_MEM_MISC,
                "the public memory purposes are core/alloc.h's");
+_Static_assert(TRL_GEMM_MAX_SIDE == GEMM_MAX_SIDE, "the public product limit is gemm_time's");
 
 TRL_API int trl_threads(void)
 {

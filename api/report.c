@@ -50,3 +50,8 @@ TRL_API trl_status trl_graph_report(const trl_graph *g, int json, char **text, t
     }
     return TRL_OK;
 }
+
+TRL_API void trl_format_count(double v, char *buf, size_t n)
+{
+    if (buf && n) summary_human(v, buf, n);
+}

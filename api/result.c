@@ -1,5 +1,5 @@
-/* result.c - named tensors from run and grad, and the two calls that make
- * them (trellis.h; SPEC sections 6 and 7). */
+/* result.c - named tensors from run and grad, and the gradient call
+ * (trellis.h; SPEC sections 6 and 7). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +8,6 @@
 #include "io/feedback.h"
 #include "core/alloc.h"
 #include "engines/grad.h"
-#include "engines/run.h"
 #include "io/safetensors.h"
 #include "kernels/parallel.h"
 
@@ -28,6 +27,8 @@ struct trl_result *api_result_new(int n)
 TRL_API void trl_result_free(trl_result *r)
 {
     if (!r) return;
+    run_result_free(&r->run);
+    free(r->names);
     for (int i = 0; i < r->n_owned; i++) trl_free(r->owned[i]);
     trl_free(r->owned);
     trl_free(r->block);
@@ -140,41 +141,6 @@ TRL_API trl_status trl_result_save(const trl_result *r, const char *path, trl_er
     int rc = st_write(path, out, n, NULL, e);
     free(out);
     return rc ? api_failed(e) : TRL_OK;
-}
-
-TRL_API trl_status trl_run(const trl_graph *tg, const trl_params *p, const trl_data *td,
-                           trl_result **out, trl_error *err)
-{
-    struct trl_errors scratch, *e = api_errors(err, &scratch, tg ? tg->g->file : NULL);
-    API_NEED(e, out, "out");
-    *out = NULL;
-    API_NEED(e, tg && p && td, "the graph, the parameters and the data");
-    const struct graph *g = tg->g;
-    if (p->g != g || td->g != g)
-        return api_fail(e, ERR_ARGUMENT, NULL, "the parameters and data belong to another graph");
-    const struct data *d = td->d;
-    if (d->stream)
-        return api_fail(e, ERR_ARGUMENT, NULL,
-                        "a forward pass needs the data in memory (load it without streaming)");
-    struct run_result res;
-    if (run_forward(g, p->values, d, &res, e)) return api_failed(e);
-    trl_result *r = api_result_new(g->n_outputs);
-    if (!r) {
-        run_result_free(&res);
-        return api_fail(e, ERR_MEMORY, NULL, "out of memory");
-    }
-    /* the result takes the output arrays */
-    r->owned = res.out;
-    r->n_owned = res.n_outputs;
-    for (int i = 0; i < g->n_outputs; i++) {
-        const struct graph_node *n = &g->nodes[g->outputs[i]];
-        r->tensors[i] = (trl_tensor){
-            .name = n->id, .ndim = 3, .shape = {d->B, d->T, n->size}, .data = res.out[i]};
-    }
-    r->has_loss = res.has_loss;
-    r->loss = res.has_loss ? res.loss : NAN;
-    *out = r;
-    return TRL_OK;
 }
 
 enum grad_algo api_algo(trl_algo a)

@@ -7,7 +7,6 @@
 #include "engines/loss.h"
 #include "engines/net.h"
 #include "kernels/parallel.h"
-#include "io/safetensors.h"
 
 #define MAX_SHARDS         64
 #define RUN_HISTORY_BUDGET ((size_t)256 << 20) /* bytes of history a run may keep */
@@ -16,7 +15,10 @@ void run_result_free(struct run_result *res)
 {
     if (res->out)
         for (int i = 0; i < res->n_outputs; i++) trl_free(res->out[i]);
+    if (res->states)
+        for (int i = 0; i < res->n_nodes; i++) trl_free(res->states[i]);
     trl_free(res->out);
+    trl_free(res->states);
     memset(res, 0, sizeof *res);
 }
 
@@ -25,6 +27,16 @@ static void gather(trl_real *out, const trl_real *z, int B, int T, int t, int si
 {
     for (int b = 0; b < B; b++)
         memcpy(out + ((size_t)b * T + t) * size, z + (size_t)b * size, (size_t)size * sizeof *z);
+}
+
+/* Copies state variable s of h(t) [B, S * size] (ops/op.h) into out
+ * [B, T, size]. */
+static void gather_state(trl_real *out, const trl_real *h, int B, int T, int t, int S, int s,
+                         int size)
+{
+    for (int b = 0; b < B; b++)
+        memcpy(out + ((size_t)b * T + t) * size, h + ((size_t)b * S + s) * size,
+               (size_t)size * sizeof *h);
 }
 
 /* One shard: samples [first, first + count) of the batch. */
@@ -49,6 +61,20 @@ static void sum_units(const struct net *net, int t, double *const *unit_sum)
         const trl_real *z = net_z(net, i, t);
         for (int b = 0; b < net->B; b++)
             for (int j = 0; j < N; j++) unit_sum[i][j] += z[(size_t)b * N + j];
+    }
+}
+
+/* Shard k's samples of every requested state at step t; the shard starts at
+ * sample first of the batch of B_all. */
+static void gather_states(const struct net *net, int t, trl_real *const *states, int first,
+                          int B_all, int T)
+{
+    for (int i = 0; i < net->g->n_nodes; i++) {
+        if (!states[i]) continue;
+        const int S = net->g->nodes[i].op->n_state, size = net->g->nodes[i].size;
+        for (int s = 0; s < S; s++)
+            gather_state(states[i] + ((size_t)s * B_all + first) * T * size, net_h(net, i, t),
+                         net->B, T, t, S, s, size);
     }
 }
 
@@ -86,6 +112,7 @@ static void run_shard(void *ctx, int k)
         if (has_loss)
             s->loss[k] += loss_step(g->loss_type, &d, t, K, net_z(net, g->loss_node, t), NULL);
         if (s->unit_sum[k]) sum_units(net, t, s->unit_sum[k]);
+        if (req->states) gather_states(net, t, req->states, first, s->d->B, d.T);
     }
     net_free(net);
 }
@@ -147,54 +174,51 @@ done:
 int run_forward(const struct graph *g, const trl_real *params, const struct data *d,
                 struct run_result *res, struct trl_errors *err)
 {
-    memset(res, 0, sizeof *res);
+    return run_forward_states(g, params, d, false, res, err);
+}
+
+/* The arrays of res: outputs, and states when asked; 0 or -1. */
+static int result_alloc(const struct graph *g, const struct data *d, bool states,
+                        struct run_result *res)
+{
+    const size_t BT = (size_t)d->B * d->T;
     res->n_outputs = g->n_outputs;
     res->out = trl_alloc((size_t)g->n_outputs + 1, sizeof *res->out, TRL_MEM_MISC);
-    if (!res->out) goto fail;
+    if (!res->out) return -1;
     for (int i = 0; i < g->n_outputs; i++) {
-        size_t n = trl_mul3((size_t)d->B, (size_t)d->T, (size_t)g->nodes[g->outputs[i]].size);
-        res->out[i] = trl_alloc(n, sizeof(trl_real), TRL_MEM_MISC);
-        if (!res->out[i]) goto fail;
+        res->out[i] = trl_alloc(trl_mul3(BT, 1, (size_t)g->nodes[g->outputs[i]].size),
+                                sizeof(trl_real), TRL_MEM_MISC);
+        if (!res->out[i]) return -1;
+    }
+    if (!states) return 0;
+    res->n_nodes = g->n_nodes;
+    res->states = trl_alloc((size_t)g->n_nodes, sizeof *res->states, TRL_MEM_MISC);
+    if (!res->states) return -1;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const struct graph_node *n = &g->nodes[i];
+        if (!n->op->n_state) continue;
+        res->states[i] = trl_alloc(trl_mul3(BT, (size_t)n->op->n_state, (size_t)n->size),
+                                   sizeof(trl_real), TRL_MEM_MISC);
+        if (!res->states[i]) return -1;
+    }
+    return 0;
+}
+
+int run_forward_states(const struct graph *g, const trl_real *params, const struct data *d,
+                       bool states, struct run_result *res, struct trl_errors *err)
+{
+    memset(res, 0, sizeof *res);
+    if (result_alloc(g, d, states, res)) {
+        trl_errors_add(err, NULL, "out of memory for a batch of %d x %d steps", d->B, d->T);
+        run_result_free(res);
+        return -1;
     }
     res->has_loss = g->loss_node >= 0 && d->target;
-    struct run_request req = {.out = res->out};
+    struct run_request req = {.out = res->out, .states = res->states};
     if (run_batch(g, params, d, &req, err)) {
         run_result_free(res);
         return -1;
     }
     res->loss = req.loss;
     return 0;
-fail:
-    trl_errors_add(err, NULL, "out of memory for a batch of %d x %d steps", d->B, d->T);
-    run_result_free(res);
-    return -1;
-}
-
-int run_result_save(const struct graph *g, const struct data *d, const struct run_result *res,
-                    const char *path, struct trl_errors *err)
-{
-    struct st_out *out = trl_alloc((size_t)res->n_outputs + 1, sizeof *out, TRL_MEM_MISC);
-    if (!out) {
-        trl_errors_add(err, NULL, "out of memory");
-        return -1;
-    }
-    int n = 0;
-    for (int i = 0; i < res->n_outputs; i++, n++) {
-        out[n].name = g->nodes[g->outputs[i]].id;
-        out[n].ndim = 3;
-        out[n].shape[0] = d->B;
-        out[n].shape[1] = d->T;
-        out[n].shape[2] = g->nodes[g->outputs[i]].size;
-        out[n].data = res->out[i];
-    }
-    trl_real loss = (trl_real)res->loss;
-    if (res->has_loss) {
-        out[n].name = "loss";
-        out[n].ndim = 0;
-        out[n].data = &loss;
-        n++;
-    }
-    int rc = st_write(path, out, n, NULL, err);
-    trl_free(out);
-    return rc;
 }

@@ -12,8 +12,10 @@
 
 struct run_result {
     int n_outputs;
-    trl_real **out; /* per graph output: z as [B, T, size] */
-    bool has_loss;  /* the graph has a loss and the data a target */
+    trl_real **out;    /* per graph output: z as [B, T, size] */
+    int n_nodes;       /* entries of states (0 when not asked for) */
+    trl_real **states; /* per node, or NULL: see run_request */
+    bool has_loss;     /* the graph has a loss and the data a target */
     double loss;
 };
 
@@ -22,7 +24,10 @@ struct run_request {
     trl_real **out;          /* per graph output: z as [B, T, size] */
     trl_real *loss_z;        /* the loss node's z as [B, T, K] */
     double *const *unit_sum; /* per node (NULL entries skipped): sum of z over samples and steps */
-    double loss;             /* result: the loss, when the data has a target */
+    /* Per node (NULL entries skipped): its state h (ops/op.h), one [B, T, size]
+     * array per state variable, the n_state arrays back to back. */
+    trl_real *const *states;
+    double loss; /* result: the loss, when the data has a target */
 };
 
 /* A forward pass over d, the batch split over threads (kernels/parallel.h).
@@ -34,9 +39,10 @@ int run_batch(const struct graph *g, const trl_real *params, const struct data *
  * run_result_free. */
 int run_forward(const struct graph *g, const trl_real *params, const struct data *d,
                 struct run_result *res, struct trl_errors *err);
+/* The same, with every state of every node that has one when states is
+ * true (res->states). */
+int run_forward_states(const struct graph *g, const trl_real *params, const struct data *d,
+                       bool states, struct run_result *res, struct trl_errors *err);
 void run_result_free(struct run_result *res);
-/* Writes the outputs and the loss (when there is one), atomically. */
-int run_result_save(const struct graph *g, const struct data *d, const struct run_result *res,
-                    const char *path, struct trl_errors *err);
 
 #endif

@@ -45,7 +45,8 @@
  *   - the memory counters (trl_memory_stats), which count every handle;
  *   - OpenBLAS's thread count: unless OPENBLAS_NUM_THREADS is set, the first
  *     graph loaded sets it to 1 (trellis splits a batch over its own
- *     threads; BLAS threads on top of them cost more than they save).
+ *     threads; BLAS threads on top of them cost more than they save), and
+ *     trl_blas_set_threads sets it.
  * Each computing call (run, grad, train, compare) starts its own threads and
  * joins them before it returns.
  */
@@ -131,6 +132,14 @@ TRL_API int trl_error_total(const trl_error *err);
 #define trl_error_at TRL_NAME(trl_error_at)
 TRL_API const char *trl_error_at(const trl_error *err, int i, const char **path, int *line,
                                  int *column);
+
+/* "Did you mean": the name of names[0..n) closest to s, by the suggester
+ * the library's own messages use (at most two edits: insert, delete,
+ * substitute, swap two neighbours; fewer than the longer name's length),
+ * the first of equally close ones; NULL when none is close or s is NULL.
+ * The pointer is one of names. */
+#define trl_suggest TRL_NAME(trl_suggest)
+TRL_API const char *trl_suggest(const char *s, const char *const *names, int n);
 
 /* Frees a string the library returned to the caller. */
 #define trl_string_free TRL_NAME(trl_string_free)
@@ -246,6 +255,10 @@ typedef struct trl_summary {
 } trl_summary;
 #define trl_graph_summary TRL_NAME(trl_graph_summary)
 TRL_API trl_status trl_graph_summary(const trl_graph *g, trl_summary *out, trl_error *err);
+/* v with a unit prefix and 3 digits, as the summary prints counts: "806k",
+ * "12.7M", "75" (into buf of n bytes, truncated if short). */
+#define trl_format_count TRL_NAME(trl_format_count)
+TRL_API void trl_format_count(double v, char *buf, size_t n);
 /* The validation report as text (json = 0) or as one JSON object (json = 1),
  * into *text (free with trl_string_free). */
 #define trl_graph_report TRL_NAME(trl_graph_report)
@@ -394,7 +407,8 @@ TRL_API trl_status trl_data_task(const trl_graph *g, const char *task, uint64_t 
                                  trl_split split, uint64_t iteration, int B, trl_data **out,
                                  trl_error *err);
 
-/* Random data of the right shapes for any graph (benchmarks, tests). */
+/* Random data of the right shapes for any graph (benchmarks, tests); a
+ * spiking list naming anything but input nodes is TRL_ERR_ARGUMENT. */
 typedef struct trl_random_data {
     int B, T;
     uint64_t seed;
@@ -486,6 +500,24 @@ TRL_API trl_status trl_result_save(const trl_result *r, const char *path, trl_er
 TRL_API trl_status trl_run(const trl_graph *g, const trl_params *p, const trl_data *d,
                            trl_result **out, trl_error *err);
 
+/* What else a forward pass returns. */
+typedef struct trl_run_opts {
+    /* Every node's state variables too (SPEC section 2; trl_node_info's
+     * state_names): after the outputs, one tensor per variable, node by
+     * node in file order, named "ID.NAME" (lif.v, alif.v, alif.a, ...),
+     * [B, T, size], the state after each step. */
+    int states;
+    int threads; /* 0: the process default (trl_set_threads) */
+} trl_run_opts;
+#define TRL_RUN_OPTS_INIT                                                                          \
+    {                                                                                              \
+        0, 0                                                                                       \
+    }
+/* trl_run with options (opts NULL: trl_run's). */
+#define trl_run_with TRL_NAME(trl_run_with)
+TRL_API trl_status trl_run_with(const trl_graph *g, const trl_params *p, const trl_data *d,
+                                const trl_run_opts *opts, trl_result **out, trl_error *err);
+
 /* ---- gradients ---- */
 
 typedef enum trl_algo { TRL_ALGO_BPTT = 0, TRL_ALGO_RTRL = 1, TRL_ALGO_EPROP = 2 } trl_algo;
@@ -573,6 +605,23 @@ typedef struct trl_grad_stats {
 } trl_grad_stats;
 #define trl_result_grad_stats TRL_NAME(trl_result_grad_stats)
 TRL_API void trl_result_grad_stats(const trl_result *r, trl_grad_stats *out);
+
+/* ---- plans: what a call will hold and compute ---- */
+
+/* Before a run (opts NULL) or a gradient (opts) on a batch of B samples of
+ * T steps: the threads the batch is split over, the samples whose traces
+ * or history are in memory at once, and what trl_graph_summary predicts for
+ * the call's algorithm (SPEC section 7), scaled to those samples. */
+typedef struct trl_plan {
+    int threads;
+    int samples_held;     /* 0 for a run */
+    double macs_per_step; /* multiply-adds per step and sample; 0 where the summary has none */
+    double trace_bytes;   /* rtrl, eprop online: the traces of samples_held samples */
+    double history_bytes; /* bptt, eprop reverse: their history over T steps */
+} trl_plan;
+#define trl_plan_call TRL_NAME(trl_plan_call)
+TRL_API trl_status trl_plan_call(const trl_graph *g, const trl_grad_opts *opts, int B, int T,
+                                 trl_plan *out, trl_error *err);
 
 /* ---- evaluation and training ---- */
 
@@ -803,6 +852,19 @@ TRL_API int trl_threads(void);
 #define trl_set_threads TRL_NAME(trl_set_threads)
 TRL_API void trl_set_threads(int n);
 
+/* The BLAS library the products run on: its build ("OpenBLAS 0.3.26 ..."),
+ * its threads per call and the processors it sees. */
+typedef struct trl_blas_info {
+    const char *config;
+    int threads, procs;
+} trl_blas_info;
+#define trl_blas_get_info TRL_NAME(trl_blas_get_info)
+TRL_API void trl_blas_get_info(trl_blas_info *out);
+/* BLAS threads per call, process-wide; n <= 0: the library's default (1
+ * unless OPENBLAS_NUM_THREADS is set). A later first graph keeps it. */
+#define trl_blas_set_threads TRL_NAME(trl_blas_set_threads)
+TRL_API void trl_blas_set_threads(int n);
+
 /* Bytes the library holds, per purpose, now and at their peak, over every
  * handle of the process: it shows, say, that an online algorithm's traces
  * do not grow with T. */
@@ -832,7 +894,8 @@ TRL_API void trl_memory_reset_peak(void);
 typedef struct trl_gemm_timing {
     double seconds, gflops, packed_gflops;
 } trl_gemm_timing;
-#define trl_time_gemm TRL_NAME(trl_time_gemm)
+#define TRL_GEMM_MAX_SIDE 65536 /* m, k and n are 1 to this */
+#define trl_time_gemm     TRL_NAME(trl_time_gemm)
 TRL_API trl_status trl_time_gemm(int m, int k, int n, double budget, trl_gemm_timing *out,
                                  trl_error *err);
 

@@ -35,6 +35,19 @@ for dir in $LAYERS; do
         done
     done
 done
+# The command-line tool is a client of the public API (SPEC section 8): its
+# files include trellis.h and tools/ headers only.
+for f in tools/*.c tools/*.h; do
+    for inc in $(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$f"); do
+        case "$inc" in
+        trellis.h | tools/*) ;;
+        *)
+            echo "$f: includes \"$inc\"; the tool uses the public header trellis.h only"
+            bad=1
+            ;;
+        esac
+    done
+done
 if grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' include/trellis.h; then
     echo "include/trellis.h: the public header includes only standard headers"
     bad=1

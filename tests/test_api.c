@@ -305,8 +305,8 @@ START_TEST(data_new_task_random_save)
     trl_data_tensor(back, "in", &c, NULL);
     ck_assert(memcmp(a.data, c.data, 2 * 30 * 40 * sizeof(trl_real)) == 0);
     trl_data_free(r);
-    ro.spiking = "target";
-    ck_assert_int_ne(trl_data_random(g, &ro, &r, err), TRL_OK);
+    ro.spiking = "target"; /* the caller's list is wrong, not a file */
+    ck_assert_int_eq(trl_data_random(g, &ro, &r, err), TRL_ERR_ARGUMENT);
     ck_assert_ptr_null(r);
     trl_error_free(err);
     trl_data_free(back);
@@ -657,6 +657,74 @@ START_TEST(threads_and_memory)
 }
 END_TEST
 
+/* A plan's numbers are the summary's for the call's algorithm, scaled to
+ * the samples it holds. */
+START_TEST(plans_follow_the_summary)
+{
+    trl_graph *g = load(LSNN);
+    trl_summary s;
+    ck_assert_int_eq(trl_graph_summary(g, &s, NULL), TRL_OK);
+    trl_set_threads(2);
+    trl_plan pl;
+    ck_assert_int_eq(trl_plan_call(g, NULL, 5, 7, &pl, NULL), TRL_OK);
+    ck_assert_int_eq(pl.threads, 2);
+    ck_assert_int_eq(pl.samples_held, 0);
+    ck_assert(pl.macs_per_step == s.forward_macs && pl.trace_bytes == 0 && pl.history_bytes == 0);
+    ck_assert_int_eq(trl_plan_call(g, NULL, 1, 7, &pl, NULL), TRL_OK);
+    ck_assert_int_eq(pl.threads, 1); /* no more threads than samples */
+    trl_grad_opts o = TRL_GRAD_OPTS_INIT;
+    ck_assert_int_eq(trl_plan_call(g, &o, 4, 7, &pl, NULL), TRL_OK);
+    ck_assert(pl.samples_held >= 1 && pl.samples_held <= 4 && pl.trace_bytes == 0);
+    ck_assert(pl.macs_per_step == s.bptt.macs_per_step);
+    ck_assert(pl.history_bytes == s.bptt.values * sizeof(trl_real) * 7 * pl.samples_held);
+    o.algo = TRL_ALGO_EPROP;
+    ck_assert_int_eq(trl_plan_call(g, &o, 4, 7, &pl, NULL), TRL_OK);
+    ck_assert(pl.macs_per_step == s.eprop_online.macs_per_step && pl.history_bytes == 0);
+    ck_assert(pl.trace_bytes == s.eprop_online.values * sizeof(trl_real) * pl.samples_held);
+    o.engine = TRL_ENGINE_REVERSE;
+    o.threads = 1;
+    ck_assert_int_eq(trl_plan_call(g, &o, 4, 7, &pl, NULL), TRL_OK);
+    ck_assert(pl.macs_per_step == s.eprop_reverse.macs_per_step && pl.trace_bytes == 0);
+    ck_assert_int_eq(pl.threads, 1);
+    ck_assert_int_eq(pl.samples_held, 4); /* one thread holds the whole batch */
+    trl_error *err = trl_error_new();
+    ck_assert_int_eq(trl_plan_call(g, NULL, 0, 7, &pl, err), TRL_ERR_ARGUMENT);
+    o.algo = TRL_ALGO_BPTT;
+    ck_assert_int_eq(trl_plan_call(g, &o, 4, 7, &pl, err), TRL_ERR_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(trl_error_message(err), "eprop only"));
+    trl_error_free(err);
+    trl_set_threads(0);
+    trl_graph_free(g);
+}
+END_TEST
+
+START_TEST(suggest_names)
+{
+    const char *const names[] = {"--seed", "--iters", "--batch"};
+    ck_assert_ptr_eq(trl_suggest("--iter", names, 3), names[1]);
+    ck_assert_ptr_eq(trl_suggest("--bacth", names, 3), names[2]);
+    ck_assert_ptr_null(trl_suggest("--frobnicate", names, 3));
+    ck_assert_ptr_null(trl_suggest(NULL, names, 3));
+    ck_assert_ptr_null(trl_suggest("--seed", NULL, 0));
+}
+END_TEST
+
+/* BLAS threads set before the first graph stay set. */
+START_TEST(blas_threads)
+{
+    trl_blas_set_threads(2);
+    trl_graph *g = load(LSNN);
+    trl_blas_info b;
+    trl_blas_get_info(&b);
+    ck_assert_int_eq(b.threads, 2);
+    ck_assert(b.procs >= 1 && b.config && b.config[0]);
+    trl_blas_set_threads(0);
+    trl_blas_get_info(&b);
+    if (!getenv("OPENBLAS_NUM_THREADS")) ck_assert_int_eq(b.threads, 1);
+    trl_graph_free(g);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("api");
@@ -675,6 +743,9 @@ int main(void)
     tcase_add_test(tc, trainer_stops_resumes_and_matches);
     tcase_add_test(tc, compare_against_bptt);
     tcase_add_test(tc, threads_and_memory);
+    tcase_add_test(tc, plans_follow_the_summary);
+    tcase_add_test(tc, blas_threads);
+    tcase_add_test(tc, suggest_names);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);

@@ -15,14 +15,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "core/alloc.h"
-#include "kernels/packed.h"
-#include "core/real.h"
-#include "core/rng.h"
-#include "tools/bench_proc.h"
 #include "tools/cli.h"
 
 #define GEMM_BUDGET 0.15 /* seconds per trial */
+
+/* One measured product. */
+struct gemm_result {
+    struct gemm_shape shape;
+    double seconds, gflops, packed_gflops;
+};
 
 static const struct gemm_shape peak_shapes[] = {
     {512, 512, 512}, {1024, 1024, 1024}, {2048, 2048, 2048}};
@@ -39,7 +40,7 @@ static const char *parse_shape(const char *text, struct gemm_shape *s)
     for (int i = 0; i < 3; i++) {
         char *end;
         long v = strtol(p, &end, 10);
-        if (end == p || v < 1 || v > GEMM_MAX_SIDE || *p == '-' || *p == '+') return NULL;
+        if (end == p || v < 1 || v > TRL_GEMM_MAX_SIDE || *p == '-' || *p == '+') return NULL;
         *side[i] = (int)v;
         p = end;
         if (i < 2) {
@@ -65,12 +66,15 @@ int gemm_parse_shapes(const char *text, struct gemm_shape *out)
 /* Times every shape; 0, or -1 if out of memory (printed). */
 static int measure(const struct gemm_shape *s, int n, struct gemm_result *out)
 {
-    for (int i = 0; i < n; i++)
-        if (gemm_time(s[i], GEMM_BUDGET, &out[i])) {
+    for (int i = 0; i < n; i++) {
+        trl_gemm_timing t;
+        if (trl_time_gemm(s[i].m, s[i].k, s[i].n, GEMM_BUDGET, &t, NULL) != TRL_OK) {
             fprintf(stderr, "trellis bench: out of memory for a %d x %d x %d product\n", s[i].m,
                     s[i].k, s[i].n);
             return -1;
         }
+        out[i] = (struct gemm_result){s[i], t.seconds, t.gflops, t.packed_gflops};
+    }
     return 0;
 }
 
@@ -115,12 +119,13 @@ static const char *routine_name(void)
 static int print_json(const struct gemm_result *pk, int n_pk, const struct gemm_result *sh,
                       int n_sh)
 {
+    trl_blas_info blas;
+    trl_blas_get_info(&blas);
     json_t *o =
         json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:f, s:o, s:o}", "routine", routine_name(),
-                  "precision", TRL_PRECISION, "layout", "C[M,N] = A[M,K] W[N,K]^T, row-major",
-                  "blas", openblas_get_config(), "threads", openblas_get_num_threads(), "procs",
-                  openblas_get_num_procs(), "peak_gflops", peak_of(pk, n_pk), "peak",
-                  rows_json(pk, n_pk), "shapes", rows_json(sh, n_sh));
+                  "precision", trl_precision(), "layout", "C[M,N] = A[M,K] W[N,K]^T, row-major",
+                  "blas", blas.config, "threads", blas.threads, "procs", blas.procs, "peak_gflops",
+                  peak_of(pk, n_pk), "peak", rows_json(pk, n_pk), "shapes", rows_json(sh, n_sh));
     int rc = o && json_dumpf(o, stdout, JSON_COMPACT) == 0 ? EXIT_OK : EXIT_INPUT;
     printf("\n");
     json_decref(o);
@@ -130,10 +135,11 @@ static int print_json(const struct gemm_result *pk, int n_pk, const struct gemm_
 static void print_text(const struct gemm_result *pk, int n_pk, const struct gemm_result *sh,
                        int n_sh)
 {
-    int th = openblas_get_num_threads();
+    trl_blas_info blas;
+    trl_blas_get_info(&blas);
     printf("%s (%s), C[M,N] = A[M,K] W[N,K]^T row-major, %d BLAS thread%s of %d cores\n%s\n\n",
-           routine_name(), TRL_PRECISION, th, th == 1 ? "" : "s", openblas_get_num_procs(),
-           openblas_get_config());
+           routine_name(), trl_precision(), blas.threads, blas.threads == 1 ? "" : "s", blas.procs,
+           blas.config);
     print_rows("peak (square):", pk, n_pk);
     printf("\n");
     print_rows("shapes:", sh, n_sh);

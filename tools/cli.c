@@ -2,7 +2,6 @@
 #include "tools/cli.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,18 +19,13 @@ int cli_usage_error(const struct command *cmd, const char *fmt, ...)
     return EXIT_USAGE;
 }
 
-int cli_input_error(const struct trl_errors *err)
+const char *cli_did_you_mean(const char *s, const char *const *names, int n)
 {
-    trl_errors_print(err, stderr);
-    return EXIT_INPUT;
-}
-
-struct graph *cli_load_graph(const char *path)
-{
-    struct trl_errors err;
-    struct graph *g = graph_load(path, &err);
-    if (!g) cli_input_error(&err);
-    return g;
+    static char hint[160];
+    const char *best = trl_suggest(s, names, n);
+    if (!best) return "";
+    snprintf(hint, sizeof hint, "; did you mean \"%s\"?", best);
+    return hint;
 }
 
 int cli_fail(const trl_error *err)
@@ -40,10 +34,17 @@ int cli_fail(const trl_error *err)
     return trl_error_status(err) == TRL_ERR_ARGUMENT ? EXIT_USAGE : EXIT_INPUT;
 }
 
+trl_error *cli_error_new(void)
+{
+    trl_error *err = trl_error_new();
+    if (!err) fprintf(stderr, "trellis: out of memory\n");
+    return err;
+}
+
 trl_graph *cli_graph(const char *path, trl_error *err)
 {
     trl_graph *g = NULL;
-    if (trl_graph_load(path, &g, err) != TRL_OK) cli_fail(err);
+    if (err && trl_graph_load(path, &g, err) != TRL_OK) cli_fail(err);
     return g;
 }
 
@@ -51,11 +52,15 @@ int cli_grad_opts(const struct command *cmd, const char *algo, const char *engin
 {
     *o = (trl_grad_opts)TRL_GRAD_OPTS_INIT;
     if (!algo) return cli_usage_error(cmd, "--algo bptt|rtrl|eprop is required");
+    static const char *const algos[] = {"bptt", "rtrl", "eprop"}, *const engines[] = {"online",
+                                                                                      "reverse"};
     if (trl_algo_parse(algo, &o->algo, NULL) != TRL_OK)
-        return cli_usage_error(cmd, "--algo must be bptt, rtrl or eprop (got \"%s\")", algo);
+        return cli_usage_error(cmd, "--algo must be bptt, rtrl or eprop (got \"%s\")%s", algo,
+                               cli_did_you_mean(algo, algos, CLI_COUNT(algos)));
     if (!engine) return 0;
     if (trl_engine_parse(engine, &o->engine, NULL) != TRL_OK)
-        return cli_usage_error(cmd, "--engine must be online or reverse (got \"%s\")", engine);
+        return cli_usage_error(cmd, "--engine must be online or reverse (got \"%s\")%s", engine,
+                               cli_did_you_mean(engine, engines, CLI_COUNT(engines)));
     if (o->algo != TRL_ALGO_EPROP)
         return cli_usage_error(cmd, "--engine applies to --algo eprop only (%s has one engine)",
                                algo);
@@ -135,8 +140,8 @@ void cli_cost_note(const struct command *cmd, const trl_graph *g, const trl_grad
         slow->macs_per_step < CLI_COST_NOTE_RATIO * fast->macs_per_step)
         return;
     char a[32], b[32];
-    summary_human(slow->macs_per_step, a, sizeof a);
-    summary_human(fast->macs_per_step, b, sizeof b);
+    trl_format_count(slow->macs_per_step, a, sizeof a);
+    trl_format_count(fast->macs_per_step, b, sizeof b);
     fprintf(stderr,
             "trellis %s: note: %s needs %s multiply-adds per step and sample on this graph, %s "
             "%s for the same gradient (about %.0fx fewer; its memory grows with T)%s\n",
@@ -230,6 +235,20 @@ static void print_help(const struct command *cmd)
            cmd->help ? cmd->help : "");
 }
 
+/* An option that is not one of opts: the error, with the closest name. */
+static int unknown_option(const struct command *cmd, const char *a, const struct opt *opts,
+                          int n_opts)
+{
+    const char *names[2 * CLI_MAX_OPTS + 1];
+    int n = 0;
+    names[n++] = "--help";
+    for (int k = 0; k < n_opts && k < CLI_MAX_OPTS; k++) {
+        names[n++] = opts[k].name;
+        if (opts[k].alias) names[n++] = opts[k].alias;
+    }
+    return cli_usage_error(cmd, "unknown option \"%s\"%s", a, cli_did_you_mean(a, names, n));
+}
+
 int cli_parse(const struct command *cmd, int argc, char **argv, const struct opt *opts, int n_opts,
               const char **pos, int *n_pos)
 {
@@ -250,7 +269,7 @@ int cli_parse(const struct command *cmd, int argc, char **argv, const struct opt
         for (int k = 0; k < n_opts && !o; k++)
             if (strcmp(a, opts[k].name) == 0 || (opts[k].alias && strcmp(a, opts[k].alias) == 0))
                 o = &opts[k];
-        if (!o) return cli_usage_error(cmd, "unknown option \"%s\"", a);
+        if (!o) return unknown_option(cmd, a, opts, n_opts);
         if (o->seen) *o->seen = true;
         if (o->kind == OPT_FLAG) {
             *(bool *)o->value = true;

@@ -14,9 +14,9 @@
  * memory (getrusage ru_maxrss, loading included); its resident memory once
  * everything is loaded and its peak during the calls (tools/bench_proc.h),
  * whose difference is what a call adds; the runtime's own peak bytes of
- * traces and of stored history during the calls (core/alloc.h); the loss;
- * the multiply-adds per step and sample that `validate` predicts for the
- * algorithm (study/summary.h) times B T; and the achieved GFLOP/s,
+ * traces and of stored history during the calls (trl_memory_stats); the
+ * loss; the multiply-adds per step and sample that `validate` predicts for
+ * the algorithm (trl_plan_call) times B T; and the achieved GFLOP/s,
  * 2 MACs / median seconds.
  */
 #include <jansson.h>
@@ -25,8 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engines/grad.h"
-#include "kernels/parallel.h"
 #include "tools/bench_gemm.h"
 #include "tools/bench_proc.h"
 #include "tools/cli.h"
@@ -43,12 +41,13 @@ struct bench_args {
 
 /* What one call computes, with everything loaded. */
 struct bench_job {
-    const struct graph *g;
-    trl_real *params, *grad;
-    struct data *d;
-    bool is_run; /* forward and loss only */
-    enum grad_algo algo;
-    enum grad_engine engine;
+    trl_graph *g;
+    trl_graph_info info;
+    trl_params *params;
+    trl_data *d;
+    int B, T;
+    bool is_run;       /* forward and loss only */
+    trl_grad_opts opt; /* else the gradient's */
 };
 
 struct bench_result {
@@ -58,14 +57,12 @@ struct bench_result {
     double *times; /* [repeat], in call order; then as much scratch */
     bool has_loss;
     double loss;
-    double macs_per_step;              /* per sample, predicted */
-    double macs;                       /* per call: macs_per_step B T */
+    double macs;                       /* per call: the plan's macs_per_step B T */
     double max_rss_mb;                 /* ru_maxrss over the whole process */
     double rss_loaded_mb, call_rss_mb; /* resident once loaded, peak during the calls; -1 unknown */
-    size_t peak[TRL_MEM_KINDS];        /* the runtime's peaks over the calls */
-    double trace_predicted, history_predicted; /* bytes, from validate's per-sample counts */
-    int samples_held;                          /* samples in memory at once */
-    double trace_rows[2]; /* online engines: event-driven trace rows moved, all (grad.h) */
+    size_t peak[TRL_MEMORY_KINDS];     /* the library's peaks over the calls */
+    trl_plan plan;                     /* threads, samples held, predicted MACs and bytes */
+    double trace_rows[2];              /* online engines: event-driven trace rows moved, all */
 };
 
 static int parse_algo(const struct bench_args *a, struct bench_job *j)
@@ -73,68 +70,48 @@ static int parse_algo(const struct bench_args *a, struct bench_job *j)
     if (!a->algo_name)
         return cli_usage_error(&cmd_bench, "--algo is required: run, bptt, rtrl or eprop");
     j->is_run = strcmp(a->algo_name, "run") == 0;
-    int found = j->is_run;
-    for (int k = 0; k < 3 && !found; k++)
-        if (strcmp(a->algo_name, grad_algo_names[k]) == 0) {
-            j->algo = (enum grad_algo)k;
-            found = 1;
-        }
-    if (!found)
-        return cli_usage_error(&cmd_bench, "--algo must be run, bptt, rtrl or eprop (got \"%s\")",
-                               a->algo_name);
-    j->engine = GRAD_ENGINE_DEFAULT;
-    if (!a->engine_name) return EXIT_OK;
-    if (j->is_run || j->algo != GRAD_EPROP)
-        return cli_usage_error(&cmd_bench, "--engine applies to --algo eprop only");
-    if (strcmp(a->engine_name, "online") == 0)
-        j->engine = GRAD_ENGINE_ONLINE;
-    else if (strcmp(a->engine_name, "reverse") == 0)
-        j->engine = GRAD_ENGINE_REVERSE;
-    else
-        return cli_usage_error(&cmd_bench, "--engine must be online or reverse (got \"%s\")",
-                               a->engine_name);
+    trl_algo algo;
+    static const char *const algos[] = {"run", "bptt", "rtrl", "eprop"};
+    if (!j->is_run && trl_algo_parse(a->algo_name, &algo, NULL) != TRL_OK)
+        return cli_usage_error(&cmd_bench, "--algo must be run, bptt, rtrl or eprop (got \"%s\")%s",
+                               a->algo_name,
+                               cli_did_you_mean(a->algo_name, algos, CLI_COUNT(algos)));
+    if (!j->is_run) return cli_grad_opts(&cmd_bench, a->algo_name, a->engine_name, &j->opt);
+    if (a->engine_name) return cli_usage_error(&cmd_bench, "--engine applies to --algo eprop only");
     return EXIT_OK;
 }
 
 /* Parameters and data; 0, or -1 with err set. */
-static int job_load(struct bench_job *j, const struct bench_args *a, struct trl_errors *err)
+static int job_load(struct bench_job *j, const struct bench_args *a, trl_error *err)
 {
-    trl_errors_init(err, a->params_path);
-    j->params = params_new(j->g);
-    j->grad = params_new(j->g);
-    if (!j->params || !j->grad) {
-        trl_errors_add(err, NULL, "out of memory for %zu parameters", j->g->n_param_values);
+    if (trl_params_new(j->g, &j->params, err) || trl_params_load(j->params, a->params_path, err) ||
+        trl_data_load(j->g, a->data_path, j->is_run ? 0 : TRL_DATA_TARGET, &j->d, err))
         return -1;
-    }
-    if (params_load(j->g, a->params_path, j->params, err)) return -1;
-    trl_errors_init(err, a->data_path);
-    j->d =
-        data_load(j->g, a->data_path, j->is_run ? DATA_TARGET_OPTIONAL : DATA_TARGET_REQUIRED, err);
-    return j->d ? 0 : -1;
+    trl_data_shape(j->d, &j->B, &j->T);
+    return 0;
 }
 
 static void job_free(struct bench_job *j)
 {
-    trl_free(j->params);
-    trl_free(j->grad);
-    data_free(j->d);
+    trl_data_free(j->d);
+    trl_params_free(j->params);
+    trl_graph_free(j->g);
 }
 
 /* One call; 0, or -1 with err set. */
-static int job_call(const struct bench_job *j, struct bench_result *r, struct trl_errors *err)
+static int job_call(const struct bench_job *j, struct bench_result *r, trl_error *err)
 {
-    if (!j->is_run) {
-        r->has_loss = true;
-        const struct grad_hooks hooks = {.trace_rows = r->trace_rows};
-        return grad_compute_hooks(j->g, j->params, j->d, j->algo, j->engine, &hooks, j->grad,
-                                  &r->loss, err);
-    }
-    struct run_result res = {0};
-    int rc = run_forward(j->g, j->params, j->d, &res, err);
-    r->has_loss = res.has_loss;
-    r->loss = res.loss;
-    run_result_free(&res);
-    return rc;
+    trl_result *res = NULL;
+    trl_status s = j->is_run ? trl_run(j->g, j->params, j->d, &res, err)
+                             : trl_grad(j->g, j->params, j->d, &j->opt, &res, err);
+    if (s != TRL_OK) return -1;
+    r->has_loss = trl_result_loss(res, &r->loss);
+    trl_grad_stats st;
+    trl_result_grad_stats(res, &st);
+    r->trace_rows[0] += st.trace_rows_moved;
+    r->trace_rows[1] += st.trace_rows_total;
+    trl_result_free(res);
+    return 0;
 }
 
 static int compare_doubles(const void *a, const void *b)
@@ -156,7 +133,7 @@ static void time_stats(struct bench_result *r, double *sorted)
 /* The warm-up calls; 0, or -1 with err set. A last warm-up call longer
  * than the budget becomes the one measurement. */
 static int job_warm_up(const struct bench_job *j, const struct bench_args *a,
-                       struct bench_result *r, struct trl_errors *err)
+                       struct bench_result *r, trl_error *err)
 {
     for (int i = 0; i < a->warmup; i++) {
         double t0 = bench_now();
@@ -172,20 +149,15 @@ static int job_warm_up(const struct bench_job *j, const struct bench_args *a,
     return 0;
 }
 
-/* Warm-up, then the timed calls, with the memory readings around them; 0,
- * or -1 with err set. */
+/* Warm-up, then the timed calls (r->times holds 2 a->repeat values), with
+ * the memory readings around them; 0, or -1 with err set. */
 static int job_time(const struct bench_job *j, const struct bench_args *a, struct bench_result *r,
-                    struct trl_errors *err)
+                    trl_error *err)
 {
-    r->times = calloc(2 * (size_t)a->repeat, sizeof *r->times); /* times, then scratch */
-    if (!r->times) {
-        trl_errors_add(err, NULL, "out of memory for %d times", a->repeat);
-        return -1;
-    }
     double load_peak = bench_maxrss_mb();
     r->rss_loaded_mb = bench_rss_mb();
     bool reset = bench_rss_reset_peak() == 0;
-    trl_mem_reset_peak();
+    trl_memory_reset_peak();
     if (job_warm_up(j, a, r, err)) return -1;
     double spent = 0;
     while (!r->warmup_counted && r->repeat < a->repeat && !(a->budget > 0 && spent >= a->budget)) {
@@ -195,47 +167,23 @@ static int job_time(const struct bench_job *j, const struct bench_args *a, struc
         spent += r->times[r->repeat++];
     }
     time_stats(r, r->times + a->repeat);
-    memcpy(r->peak, trl_mem_stats()->peak, sizeof r->peak);
+    trl_memory m;
+    trl_memory_stats(&m);
+    memcpy(r->peak, m.peak, sizeof r->peak);
     r->call_rss_mb = reset ? bench_rss_peak_mb() : -1;
     r->max_rss_mb = fmax(fmax(load_peak, bench_maxrss_mb()), r->call_rss_mb);
     return 0;
 }
 
-/* validate's multiply-adds per step and sample for the job's algorithm. */
-/* Trace and history bytes from validate's per-sample counts (study/summary.h)
- * times the samples the engine holds at once (grad_samples_held). */
-static void predicted_memory(const struct bench_job *j, const struct summary *s,
-                             struct bench_result *r)
-{
-    r->samples_held = j->is_run ? 0 : grad_samples_held(j->g, j->algo, j->engine, j->d->B);
-    r->trace_predicted = r->history_predicted = 0;
-    if (j->is_run) return;
-    if (grad_is_online(j->algo, j->engine)) {
-        const struct summary_cost *c = j->algo == GRAD_RTRL ? &s->rtrl : &s->eprop;
-        r->trace_predicted = c->values * sizeof(trl_real) * r->samples_held;
-    } else {
-        r->history_predicted = s->history_values * sizeof(trl_real) * j->d->T * r->samples_held;
-    }
-}
-
-static double predicted_macs(const struct bench_job *j, const struct summary *s)
-{
-    if (j->is_run) return s->forward_macs;
-    if (j->algo == GRAD_BPTT) return s->bptt_macs;
-    const struct summary_cost *c = j->algo == GRAD_RTRL ? &s->rtrl : &s->eprop;
-    if (j->algo == GRAD_EPROP && !grad_is_online(j->algo, j->engine)) return s->eprop_reverse_macs;
-    return c->available ? c->macs_per_step : 0;
-}
-
 static const char *algo_label(const struct bench_job *j)
 {
-    return j->is_run ? "run" : grad_algo_names[j->algo];
+    return j->is_run ? "run" : trl_algo_name(j->opt.algo);
 }
 
 static const char *engine_label(const struct bench_job *j)
 {
-    if (j->is_run || j->algo != GRAD_EPROP) return NULL;
-    return grad_is_online(j->algo, j->engine) ? "online" : "reverse";
+    if (j->is_run || j->opt.algo != TRL_ALGO_EPROP) return NULL;
+    return trl_grad_is_online(&j->opt) ? "online" : "reverse";
 }
 
 static double gflops(const struct bench_result *r, double seconds)
@@ -256,25 +204,32 @@ static void print_calls(const struct bench_result *r, int warmup)
 static double data_bytes(const struct bench_job *j)
 {
     double per_step = 0;
-    for (int i = 0; i < j->g->n_nodes; i++)
-        if (j->d->x[i]) per_step += j->g->nodes[i].size;
-    if (j->d->target) per_step += j->g->nodes[j->g->loss_node].size;
-    if (j->d->mask) per_step += 1;
-    return per_step * j->d->B * j->d->T * sizeof(trl_real);
+    trl_tensor t;
+    for (int i = 0; i < j->info.n_nodes; i++) {
+        trl_node_info n;
+        if (trl_graph_node(j->g, i, &n) == TRL_OK && n.is_input &&
+            trl_data_tensor(j->d, n.id, &t, NULL) == TRL_OK)
+            per_step += n.size;
+    }
+    if (trl_data_tensor(j->d, "target", &t, NULL) == TRL_OK) per_step += (double)t.shape[2];
+    if (trl_data_tensor(j->d, "mask", &t, NULL) == TRL_OK) per_step += 1;
+    return per_step * j->B * j->T * sizeof(trl_real);
 }
 
 static void print_text(const struct bench_job *j, const struct bench_args *a,
                        const struct bench_result *r)
 {
     const char *eng = engine_label(j);
-    int th = shard_count(j->d->B), blas = openblas_get_num_threads();
-    printf("%s: %s%s%s, B %d, T %d, %s, %d thread%s x %d BLAS thread%s\n", j->g->file,
-           algo_label(j), eng ? " " : "", eng ? eng : "", j->d->B, j->d->T, TRL_PRECISION, th,
+    trl_blas_info blas_info;
+    trl_blas_get_info(&blas_info);
+    const int th = r->plan.threads, blas = blas_info.threads;
+    printf("%s: %s%s%s, B %d, T %d, %s, %d thread%s x %d BLAS thread%s\n", j->info.file,
+           algo_label(j), eng ? " " : "", eng ? eng : "", j->B, j->T, trl_precision(), th,
            th == 1 ? "" : "s", blas, blas == 1 ? "" : "s");
     print_calls(r, a->warmup);
     if (r->has_loss) printf("  loss      %.10g\n", r->loss);
-    printf("  MACs      %.4g per step and sample (validate), %.4g per call\n", r->macs_per_step,
-           r->macs);
+    printf("  MACs      %.4g per step and sample (validate), %.4g per call\n",
+           r->plan.macs_per_step, r->macs);
     printf("  GFLOP/s   %.2f (median), %.2f (min)\n", gflops(r, r->median), gflops(r, r->min));
     if (r->trace_rows[1] > 0)
         printf("  traces    %.1f%% of the event-driven trace rows moved, the others only decayed\n",
@@ -284,10 +239,11 @@ static void print_text(const struct bench_job *j, const struct bench_args *a,
         printf(" (%.1f MB loaded, %.1f MB peak during the calls)", r->rss_loaded_mb,
                r->call_rss_mb);
     printf("\n            data %.1f MB; runtime peaks: traces %.3f MB, history %.3f MB\n",
-           data_bytes(j) / 1048576.0, r->peak[TRL_MEM_TRACE] / 1e6, r->peak[TRL_MEM_HISTORY] / 1e6);
+           data_bytes(j) / 1048576.0, r->peak[TRL_MEMORY_TRACE] / 1e6,
+           r->peak[TRL_MEMORY_HISTORY] / 1e6);
     printf("            validate predicts traces %.3f MB, history %.3f MB (%d samples in "
            "memory at once)\n",
-           r->trace_predicted / 1e6, r->history_predicted / 1e6, r->samples_held);
+           r->plan.trace_bytes / 1e6, r->plan.history_bytes / 1e6, r->plan.samples_held);
 }
 
 static json_t *times_json(const struct bench_result *r)
@@ -299,10 +255,11 @@ static json_t *times_json(const struct bench_result *r)
 
 static json_t *peaks_json(const struct bench_result *r)
 {
-    return json_pack(
-        "{s:I, s:I, s:I, s:I, s:I}", "misc", (json_int_t)r->peak[TRL_MEM_MISC], "params",
-        (json_int_t)r->peak[TRL_MEM_PARAMS], "state", (json_int_t)r->peak[TRL_MEM_STATE], "history",
-        (json_int_t)r->peak[TRL_MEM_HISTORY], "trace", (json_int_t)r->peak[TRL_MEM_TRACE]);
+    return json_pack("{s:I, s:I, s:I, s:I, s:I}", "misc", (json_int_t)r->peak[TRL_MEMORY_MISC],
+                     "params", (json_int_t)r->peak[TRL_MEMORY_PARAMS], "state",
+                     (json_int_t)r->peak[TRL_MEMORY_STATE], "history",
+                     (json_int_t)r->peak[TRL_MEMORY_HISTORY], "trace",
+                     (json_int_t)r->peak[TRL_MEMORY_TRACE]);
 }
 
 /* A JSON number, or null when absent or not finite (JSON has no NaN). */
@@ -333,14 +290,15 @@ static int print_json(const struct bench_job *j, const struct bench_args *a,
                       const struct bench_result *r)
 {
     const char *eng = engine_label(j);
-    json_t *o =
-        json_pack("{s:s, s:s, s:o, s:s, s:i, s:i, s:i, s:i, s:o, s:f, s:f, s:f, s:f, s:f}", "graph",
-                  j->g->file, "algo", algo_label(j), "engine", eng ? json_string(eng) : json_null(),
-                  "precision", TRL_PRECISION, "threads", shard_count(j->d->B), "blas_threads",
-                  openblas_get_num_threads(), "B", j->d->B, "T", j->d->T, "loss",
-                  real_or_null(r->has_loss, r->loss), "macs_per_step_per_sample", r->macs_per_step,
-                  "macs_per_call", r->macs, "gflops", gflops(r, r->median), "gflops_min",
-                  gflops(r, r->min), "data_mb", data_bytes(j) / 1048576.0);
+    trl_blas_info blas;
+    trl_blas_get_info(&blas);
+    json_t *o = json_pack(
+        "{s:s, s:s, s:o, s:s, s:i, s:i, s:i, s:i, s:o, s:f, s:f, s:f, s:f, s:f}", "graph",
+        j->info.file, "algo", algo_label(j), "engine", eng ? json_string(eng) : json_null(),
+        "precision", trl_precision(), "threads", r->plan.threads, "blas_threads", blas.threads, "B",
+        j->B, "T", j->T, "loss", real_or_null(r->has_loss, r->loss), "macs_per_step_per_sample",
+        r->plan.macs_per_step, "macs_per_call", r->macs, "gflops", gflops(r, r->median),
+        "gflops_min", gflops(r, r->min), "data_mb", data_bytes(j) / 1048576.0);
     if (o) {
         json_object_update_new(o, timing_json(a, r));
         json_object_update_new(o, memory_json(r));
@@ -348,8 +306,8 @@ static int print_json(const struct bench_job *j, const struct bench_args *a,
             o, "trace_rows_moved",
             real_or_null(r->trace_rows[1] > 0, r->trace_rows[0] / r->trace_rows[1]));
         json_object_set_new(o, "mem_predicted_bytes",
-                            json_pack("{s:f, s:f, s:i}", "trace", r->trace_predicted, "history",
-                                      r->history_predicted, "samples_held", r->samples_held));
+                            json_pack("{s:f, s:f, s:i}", "trace", r->plan.trace_bytes, "history",
+                                      r->plan.history_bytes, "samples_held", r->plan.samples_held));
     }
     int rc = o && json_dumpf(o, stdout, JSON_COMPACT) == 0 ? EXIT_OK : EXIT_INPUT;
     printf("\n");
@@ -360,36 +318,37 @@ static int print_json(const struct bench_job *j, const struct bench_args *a,
 /* Loads, times and reports one computation. */
 static int bench_graph(const char *graph_path, const struct bench_args *a, struct bench_job *j)
 {
-    struct graph *g = cli_load_graph(graph_path);
-    if (!g) return EXIT_INPUT;
-    j->g = g;
+    trl_error *err = cli_error_new();
+    j->g = cli_graph(graph_path, err);
+    if (!j->g) {
+        trl_error_free(err);
+        return EXIT_INPUT;
+    }
+    trl_graph_get_info(j->g, &j->info);
     int status = EXIT_INPUT;
-    struct bench_result r = {.repeat = 0};
-    struct summary s;
-    struct trl_errors err;
-    trl_errors_init(&err, graph_path);
-    if (!j->is_run && g->loss_node < 0)
-        trl_errors_add(&err, "/loss",
-                       "the graph has no loss; add \"loss\": {\"node\": ID, \"type\": \"mse\"} "
-                       "to time a gradient");
-    else if (summary_compute(g, &s))
-        trl_errors_add(&err, NULL, "out of memory");
-    else if (job_load(j, a, &err) == 0 && job_time(j, a, &r, &err) == 0)
+    struct bench_result r = {.times = calloc(2 * (size_t)a->repeat, sizeof *r.times)};
+    if (!r.times) /* times, then scratch */
+        fprintf(stderr, "trellis bench: out of memory for %d times\n", a->repeat);
+    else if (!j->is_run && j->info.loss_node < 0)
+        fprintf(stderr,
+                "%s: /loss: the graph has no loss; add \"loss\": {\"node\": ID, \"type\": "
+                "\"mse\"} to time a gradient\n",
+                j->info.file);
+    else if (job_load(j, a, err) || job_time(j, a, &r, err) ||
+             trl_plan_call(j->g, j->is_run ? NULL : &j->opt, j->B, j->T, &r.plan, err))
+        status = cli_fail(err);
+    else
         status = EXIT_OK;
     if (status == EXIT_OK) {
-        r.macs_per_step = predicted_macs(j, &s);
-        predicted_memory(j, &s, &r);
-        r.macs = r.macs_per_step * j->d->B * j->d->T;
+        r.macs = r.plan.macs_per_step * j->B * j->T;
         if (a->json)
             status = print_json(j, a, &r);
         else
             print_text(j, a, &r);
-    } else {
-        cli_input_error(&err);
     }
     free(r.times);
     job_free(j);
-    graph_free(g);
+    trl_error_free(err);
     return status;
 }
 
@@ -426,8 +385,8 @@ static int check_common(const struct bench_args *a)
     if (a->have_blas_threads && (a->blas_threads < 1 || a->blas_threads > BENCH_MAX_THREADS))
         return cli_usage_error(&cmd_bench, "--blas-threads must be 1 to %d (got %d)",
                                BENCH_MAX_THREADS, a->blas_threads);
-    if (a->have_threads) par_set_threads(a->threads);
-    if (a->have_blas_threads) openblas_set_num_threads(a->blas_threads);
+    if (a->have_threads) trl_set_threads(a->threads);
+    if (a->have_blas_threads) trl_blas_set_threads(a->blas_threads);
     return EXIT_OK;
 }
 
@@ -450,7 +409,7 @@ static int bench_main(int argc, char **argv)
         {"--gemm", NULL, OPT_FLAG, &a.gemm, NULL},
         {"--shapes", NULL, OPT_STRING, &a.shapes, NULL},
     };
-    int rc = cli_parse(&cmd_bench, argc, argv, opts, 12, pos, &n_pos);
+    int rc = cli_parse(&cmd_bench, argc, argv, opts, CLI_COUNT(opts), pos, &n_pos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if ((rc = check_common(&a))) return rc;
     if (a.gemm) return bench_gemm(&a, n_pos);

@@ -3,18 +3,16 @@
  * data file (SPEC section 4), so any tool can train or evaluate on it; and
  * `trellis data random --graph GRAPH --batch B --steps T [--spiking IDS]
  * [--rate HZ] [--seed N] -o DATA`: random inputs and targets of the right
- * shapes for any graph (tasks/data_random.h), for benchmarks.
+ * shapes for any graph (trl_data_random), for benchmarks.
  *
  * The input tensor is named after the graph's one input node: the task's
  * ready model (models/<task>.json, looked up in the current folder, then
  * next to the folder holding the binary's folder) unless --graph names
- * another graph, which must fit the task (task_check_graph). */
+ * another graph, which must fit the task. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "tasks/data_random.h"
-#include "tasks/task.h"
 #include "tools/cli.h"
 
 /* The task's default graph: rel if readable from here, else
@@ -39,45 +37,35 @@ static const char *find_model(const char *rel, char *buf, size_t cap)
 static void print_tasks(FILE *f)
 {
     fprintf(f, "\ntasks (dt = 1 ms):\n");
-    for (int i = 0; i < task_n_kinds; i++) {
-        const struct task_kind *k = task_kinds[i];
-        fprintf(f, "\n%s - %s\n  model: %s; default batch %d\n%s", k->name, k->doc, k->model,
-                k->batch, k->params);
-    }
+    trl_task_info k;
+    for (int i = 0; trl_task_get(i, &k) == TRL_OK; i++)
+        fprintf(f, "\n%s - %s\n  model: %s; default batch %d\n%s", k.name, k.doc, k.model, k.batch,
+                k.params);
 }
 
 static int unknown_task(const char *name)
 {
-    char names[256];
-    task_list_names(names, sizeof names);
+    char list[256] = "";
+    const char *names[64];
+    int n = 0;
+    size_t len = 0;
+    trl_task_info k;
+    for (; n < CLI_COUNT(names) - 1 && trl_task_get(n, &k) == TRL_OK && len < sizeof list; n++) {
+        len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", n ? ", " : "", k.name);
+        names[n] = k.name;
+    }
+    names[n++] = "random";
+    const char *hint = cli_did_you_mean(name, names, n);
     return cli_usage_error(&cmd_data,
-                           "unknown task \"%s\"; expected one of: %s (or random, for random "
-                           "data of any graph)",
-                           name, names);
+                           "unknown task \"%s\"%s%s one of: %s (or random, for random data "
+                           "of any graph)",
+                           name, hint, hint[0] ? " Expected" : "; expected", list);
 }
 
-static void print_summary(const struct task_kind *k, const struct data *d, unsigned long long seed,
-                          bool val, unsigned long long iter, const char *out)
+/* Writes d to out; prints the errors. */
+static int save(const trl_data *d, const char *out, trl_error *err)
 {
-    if (val)
-        fprintf(stderr, "%s: task %s, validation set (seed %llu): ", out, k->name, seed);
-    else
-        fprintf(stderr, "%s: task %s, training batch %llu (seed %llu): ", out, k->name, iter, seed);
-    fprintf(stderr, "%d samples x %d steps x %d channels\n", d->B, d->T, k->n_in);
-}
-
-/* Generates and writes; prints the errors. */
-static int write_data(const struct task_kind *k, const struct graph *g, unsigned long long seed,
-                      bool val, unsigned long long iter, int batch, const char *out)
-{
-    struct trl_errors err;
-    struct data *d = task_data_new(k, g, seed, val ? TASK_VAL : TASK_TRAIN, iter, batch, &err);
-    if (!d) return cli_input_error(&err);
-    trl_errors_init(&err, out);
-    int status = data_save(g, d, out, &err) ? cli_input_error(&err) : EXIT_OK;
-    if (status == EXIT_OK) print_summary(k, d, seed, val, iter, out);
-    data_free(d);
-    return status;
+    return trl_data_save(d, out, err) == TRL_OK ? EXIT_OK : cli_fail(err);
 }
 
 /* The parsed command line of both modes. */
@@ -90,17 +78,41 @@ struct data_args {
     const char *out, *graph_path, *spiking;
 };
 
+/* Generates task k's data for g and writes it; prints the errors. */
+static int write_task(const trl_task_info *k, const trl_graph *g, const struct data_args *a,
+                      trl_error *err)
+{
+    trl_data *d = NULL;
+    const trl_split split = a->val ? TRL_SPLIT_VAL : TRL_SPLIT_TRAIN;
+    const int batch = a->have_batch ? a->batch : k->batch;
+    if (trl_data_task(g, k->name, a->seed, split, a->iter, batch, &d, err) != TRL_OK)
+        return cli_fail(err);
+    int status = save(d, a->out, err);
+    if (status == EXIT_OK) {
+        int B, T;
+        trl_data_shape(d, &B, &T);
+        if (a->val)
+            fprintf(stderr, "%s: task %s, validation set (seed %llu): ", a->out, k->name, a->seed);
+        else
+            fprintf(stderr, "%s: task %s, training batch %llu (seed %llu): ", a->out, k->name,
+                    a->iter, a->seed);
+        fprintf(stderr, "%d samples x %d steps x %d channels\n", B, T, k->n_in);
+    }
+    trl_data_free(d);
+    return status;
+}
+
 /* Task mode: the options of random mode are not allowed. */
 static int task_main(const struct data_args *a)
 {
-    const struct task_kind *k = task_find(a->what);
-    if (!k) return unknown_task(a->what);
+    trl_task_info k;
+    if (trl_task_get(trl_task_find(a->what), &k) != TRL_OK) return unknown_task(a->what);
     if (!a->out) return cli_usage_error(&cmd_data, "-o DATA is required");
     if (a->have_steps || a->spiking || a->have_rate)
         return cli_usage_error(&cmd_data,
                                "--steps, --spiking and --rate apply to \"random\" "
                                "only; task \"%s\" fixes its own",
-                               k->name);
+                               k.name);
     if (a->have_batch && a->batch < 1)
         return cli_usage_error(&cmd_data, "--batch needs at least 1 sample (got %d)", a->batch);
     if (a->val && a->have_iter)
@@ -108,19 +120,19 @@ static int task_main(const struct data_args *a)
                                           "(--val) has none");
 
     char buf[4200];
-    const char *path = a->graph_path ? a->graph_path : find_model(k->model, buf, sizeof buf);
-    struct graph *g = cli_load_graph(path);
-    if (!g) {
-        if (!a->graph_path)
-            fprintf(stderr,
-                    "trellis data: %s is the ready graph of task \"%s\"; run from the trellis "
-                    "folder or give --graph GRAPH\n",
-                    k->model, k->name);
-        return EXIT_INPUT;
-    }
-    int status =
-        write_data(k, g, a->seed, a->val, a->iter, a->have_batch ? a->batch : k->batch, a->out);
-    graph_free(g);
+    const char *path = a->graph_path ? a->graph_path : find_model(k.model, buf, sizeof buf);
+    trl_error *err = cli_error_new();
+    trl_graph *g = cli_graph(path, err);
+    int status = EXIT_INPUT;
+    if (g)
+        status = write_task(&k, g, a, err);
+    else if (err && !a->graph_path)
+        fprintf(stderr,
+                "trellis data: %s is the ready graph of task \"%s\"; run from the trellis "
+                "folder or give --graph GRAPH\n",
+                k.model, k.name);
+    trl_graph_free(g);
+    trl_error_free(err);
     return status;
 }
 
@@ -140,20 +152,28 @@ static int random_check_args(const struct data_args *a)
     return EXIT_OK;
 }
 
-/* Generates and writes random data for g; prints the errors. */
-static int write_random(const struct graph *g, const struct data_args *a, const bool *spiking)
+/* Generates random data for g and writes it; prints the errors. */
+static int write_random(const trl_graph *g, const struct data_args *a, trl_error *err)
 {
-    struct data_random_opts o = {
-        .B = a->batch, .T = a->steps, .seed = a->seed, .rate_hz = a->rate, .spiking = spiking};
-    struct trl_errors err;
-    struct data *d = data_random_new(g, &o, &err);
-    if (!d) return cli_input_error(&err);
-    trl_errors_init(&err, a->out);
-    int status = data_save(g, d, a->out, &err) ? cli_input_error(&err) : EXIT_OK;
+    trl_graph_info info;
+    trl_graph_get_info(g, &info);
+    const double p = a->rate * info.dt / 1000.0;
+    if (p > 1)
+        return cli_usage_error(&cmd_data,
+                               "--rate %g Hz at dt = %g ms is %g spikes per step; at most %g Hz",
+                               a->rate, info.dt, p, 1000.0 / info.dt);
+    const trl_random_data o = {
+        .B = a->batch, .T = a->steps, .seed = a->seed, .rate_hz = a->rate, .spiking = a->spiking};
+    trl_data *d = NULL;
+    trl_status s = trl_data_random(g, &o, &d, err);
+    if (s == TRL_ERR_ARGUMENT) /* the --spiking list */
+        return cli_usage_error(&cmd_data, "%s", trl_error_at(err, 0, NULL, NULL, NULL));
+    if (s != TRL_OK) return cli_fail(err);
+    int status = save(d, a->out, err);
     if (status == EXIT_OK)
         fprintf(stderr, "%s: random data for %s (seed %llu): %d samples x %d steps\n", a->out,
-                g->file, a->seed, d->B, d->T);
-    data_free(d);
+                info.file, a->seed, a->batch, a->steps);
+    trl_data_free(d);
     return status;
 }
 
@@ -161,31 +181,18 @@ static int random_main(const struct data_args *a)
 {
     int rc = random_check_args(a);
     if (rc) return rc;
-    struct graph *g = cli_load_graph(a->graph_path);
-    if (!g) return EXIT_INPUT;
-    bool *spiking = trl_alloc((size_t)g->n_nodes, sizeof *spiking, TRL_MEM_MISC);
-    struct trl_errors err;
-    trl_errors_init(&err, a->graph_path);
-    double p = a->rate * g->dt / 1000.0;
-    if (!spiking)
-        rc = cli_usage_error(&cmd_data, "out of memory");
-    else if (p > 1)
-        rc = cli_usage_error(&cmd_data,
-                             "--rate %g Hz at dt = %g ms is %g spikes per step; at most %g Hz",
-                             a->rate, g->dt, p, 1000.0 / g->dt);
-    else if (a->spiking && data_random_spiking(g, a->spiking, spiking, &err))
-        rc = cli_usage_error(&cmd_data, "%s", err.e[0].msg);
-    else
-        rc = write_random(g, a, spiking);
-    trl_free(spiking);
-    graph_free(g);
+    trl_error *err = cli_error_new();
+    trl_graph *g = cli_graph(a->graph_path, err);
+    rc = g ? write_random(g, a, err) : EXIT_INPUT;
+    trl_graph_free(g);
+    trl_error_free(err);
     return rc;
 }
 
 static int data_main(int argc, char **argv)
 {
     if (argc > 0 && strcmp(argv[0], "shd") == 0) return cmd_data_shd.run(argc - 1, argv + 1);
-    struct data_args a = {.rate = DATA_RANDOM_RATE_HZ};
+    struct data_args a = {.rate = TRL_RANDOM_RATE_HZ};
     const char *pos[1];
     int n_pos = 1;
     const struct opt opts[] = {
@@ -199,7 +206,7 @@ static int data_main(int argc, char **argv)
         {"--rate", NULL, OPT_REAL, &a.rate, &a.have_rate},
         {"-o", "--output", OPT_STRING, &a.out, NULL},
     };
-    int rc = cli_parse(&cmd_data, argc, argv, opts, 9, pos, &n_pos);
+    int rc = cli_parse(&cmd_data, argc, argv, opts, CLI_COUNT(opts), pos, &n_pos);
     if (rc < 0) print_tasks(stdout);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if (n_pos != 1) return cli_usage_error(&cmd_data, "expected one TASK, or random");

@@ -2,7 +2,6 @@
  * [--cotangent FILE] [--input-grads] -o GRADS` (SPEC sections 6, 6.4, 7): one
  * key per trainable parameter, "loss", and dL/dx per input id if asked. */
 #include <stdio.h>
-#include <string.h>
 
 #include "tools/cli.h"
 
@@ -72,8 +71,7 @@ static int grad_main(int argc, char **argv)
         {"--input-grads", NULL, OPT_FLAG, &input_grads, NULL},
         {"-o", "--output", OPT_STRING, &out, NULL},
     };
-    int rc =
-        cli_parse(&cmd_grad, argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), pos, &n_pos);
+    int rc = cli_parse(&cmd_grad, argc, argv, opts, CLI_COUNT(opts), pos, &n_pos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if (n_pos != 1) return cli_usage_error(&cmd_grad, "expected one GRAPH file");
     if (!params_path) return cli_usage_error(&cmd_grad, "--params PARAMS is required");

@@ -2,7 +2,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "io/feedback.h"
 #include "tools/cli.h"
 
 static int init_main(int argc, char **argv)
@@ -16,7 +15,7 @@ static int init_main(int argc, char **argv)
         {"-o", "--output", OPT_STRING, &out, NULL},
         {"--feedback", NULL, OPT_STRING, &feedback, NULL},
     };
-    int rc = cli_parse(&cmd_init, argc, argv, opts, 3, pos, &n_pos);
+    int rc = cli_parse(&cmd_init, argc, argv, opts, CLI_COUNT(opts), pos, &n_pos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if (n_pos != 1) return cli_usage_error(&cmd_init, "expected one GRAPH file");
     if (!have_seed) return cli_usage_error(&cmd_init, "--seed N is required");
@@ -27,25 +26,25 @@ static int init_main(int argc, char **argv)
                                "feedback needs no matrices",
                                feedback);
 
-    struct graph *g = cli_load_graph(pos[0]);
-    if (!g) return EXIT_INPUT;
-    struct trl_errors err;
-    trl_errors_init(&err, out);
-    int status = EXIT_OK;
-    trl_real *values = params_new(g), **fb = feedback ? feedback_new(g) : NULL;
-    if (!values || (feedback && (!fb || feedback_init(g, seed, fb)))) {
-        trl_errors_add(&err, NULL, "out of memory for %zu parameters", g->n_param_values);
-        status = cli_input_error(&err);
-    } else {
-        params_init(g, seed, values);
-        if (params_save_all(g, values, fb, out, &err)) status = cli_input_error(&err);
+    trl_error *err = cli_error_new();
+    trl_graph *g = cli_graph(pos[0], err);
+    trl_params *p = NULL;
+    int status = EXIT_INPUT;
+    if (g) {
+        if (trl_params_new(g, &p, err) || trl_params_init(p, seed, err) ||
+            (feedback && trl_params_init_feedback(p, seed, err)) || trl_params_save(p, out, err)) {
+            status = cli_fail(err);
+        } else {
+            trl_graph_info info;
+            trl_graph_get_info(g, &info);
+            fprintf(stderr, "%s: %d tensors, %zu parameters (seed %llu)\n", out, info.n_params,
+                    info.n_param_values, seed);
+            status = EXIT_OK;
+        }
     }
-    if (status == EXIT_OK)
-        fprintf(stderr, "%s: %d tensors, %zu parameters (seed %llu)\n", out, g->n_params,
-                g->n_param_values, seed);
-    trl_free(values);
-    feedback_free(g, fb);
-    graph_free(g);
+    trl_params_free(p);
+    trl_graph_free(g);
+    trl_error_free(err);
     return status;
 }
 

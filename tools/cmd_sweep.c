@@ -327,8 +327,7 @@ static int sweep_main(int argc, char **argv)
         {"--plot", NULL, OPT_STRING, &c.plot, NULL},
     };
     int n_pos = 0;
-    int rc =
-        cli_parse(&cmd_sweep, argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), NULL, &n_pos);
+    int rc = cli_parse(&cmd_sweep, argc, argv, opts, CLI_COUNT(opts), NULL, &n_pos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     c.stack.skip = skip;
     rc = check_config(&c, kind, algos, engine);

@@ -61,8 +61,7 @@ static int parse_args(int argc, char **argv, struct train_args *a)
         {"--quiet", "-q", OPT_FLAG, &a->quiet, NULL},
         CLI_RULE_OPTS(a->rule),
     };
-    int rc =
-        cli_parse(&cmd_train, argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), pos, &n_pos);
+    int rc = cli_parse(&cmd_train, argc, argv, opts, CLI_COUNT(opts), pos, &n_pos);
     if (rc) return rc;
     if (n_pos != 1) return cli_usage_error(&cmd_train, "expected one GRAPH file");
     a->graph = pos[0];

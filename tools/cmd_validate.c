@@ -9,19 +9,21 @@ static int validate_main(int argc, char **argv)
     const char *pos[1];
     int n_pos = 1;
     const struct opt opts[] = {{"--json", NULL, OPT_FLAG, &as_json, NULL}};
-    int rc = cli_parse(&cmd_validate, argc, argv, opts, 1, pos, &n_pos);
+    int rc = cli_parse(&cmd_validate, argc, argv, opts, CLI_COUNT(opts), pos, &n_pos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if (n_pos != 1) return cli_usage_error(&cmd_validate, "expected one GRAPH file");
-    struct graph *g = cli_load_graph(pos[0]);
-    if (!g) return EXIT_INPUT;
-    struct summary s;
-    summary_compute(g, &s);
-    if (as_json)
-        summary_print_json(g, &s, stdout);
-    else
-        summary_print_text(g, &s, stdout);
-    graph_free(g);
-    return EXIT_OK;
+    trl_error *err = cli_error_new();
+    trl_graph *g = cli_graph(pos[0], err);
+    char *text = NULL;
+    int status = EXIT_INPUT;
+    if (g && trl_graph_report(g, as_json, &text, err) != TRL_OK)
+        status = cli_fail(err);
+    else if (g)
+        status = fputs(text, stdout) < 0 ? EXIT_INPUT : EXIT_OK;
+    trl_string_free(text);
+    trl_graph_free(g);
+    trl_error_free(err);
+    return status;
 }
 
 const struct command cmd_validate = {

@@ -1,14 +1,13 @@
 /* trellis.c - the command-line tool: a table of commands (SPEC section 7). */
-#include <stdio.h>
 #include <malloc.h>
-#include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "tools/cli.h"
 #include "trellis.h"
 
 static const struct command *const commands[] = {
-    &cmd_validate, &cmd_init,    &cmd_run,   &cmd_grad, &cmd_data,
+    &cmd_validate, &cmd_init,    &cmd_run,   &cmd_eval, &cmd_grad,  &cmd_data,
     &cmd_train,    &cmd_compare, &cmd_sweep, &cmd_dot,  &cmd_bench,
 };
 static const int n_commands = sizeof commands / sizeof commands[0];
@@ -18,22 +17,12 @@ static void print_usage(FILE *f)
     fprintf(f,
             "trellis %s (%s): recurrent networks as JSON graphs, trained with BPTT, RTRL or "
             "deep e-prop\n\nusage: trellis COMMAND [ARGS]\n\ncommands:\n",
-            TRL_VERSION_STRING, TRL_PRECISION);
+            TRL_VERSION_STRING, trl_precision());
     for (int i = 0; i < n_commands; i++)
         fprintf(f, "  %-9s %s\n", commands[i]->name, commands[i]->summary);
     fprintf(f, "\ntrellis COMMAND --help shows a command's options and an example.\n"
                "Exit status: 0 success, 1 invalid input (graph, data or parameter file), "
                "2 usage error.\n");
-}
-
-/* OpenBLAS threads: one unless OPENBLAS_NUM_THREADS says otherwise. The
- * runtime's own threads split the batch (kernels/parallel.h); the products of
- * one step are small, and OpenBLAS threads on top of them cost more in
- * hand-offs than they save (bptt on the evidence task: 0.7 s per iteration
- * with two OpenBLAS threads, 0.3 s with one). */
-static void set_blas_threads(void)
-{
-    if (!getenv("OPENBLAS_NUM_THREADS")) openblas_set_num_threads(1);
 }
 
 /* Keep freed memory in the process (glibc): a training run allocates and
@@ -48,7 +37,7 @@ static void keep_freed_memory(void)
 
 int main(int argc, char **argv)
 {
-    set_blas_threads();
+    trl_blas_set_threads(0); /* the library's default, also for commands that load no graph */
     keep_freed_memory();
     if (argc < 2) {
         print_usage(stderr);
@@ -60,12 +49,15 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     if (strcmp(argv[1], "--version") == 0) {
-        printf("trellis %s (%s)\n", TRL_VERSION_STRING, TRL_PRECISION);
+        printf("trellis %s (%s)\n", TRL_VERSION_STRING, trl_precision());
         return EXIT_OK;
     }
     for (int i = 0; i < n_commands; i++)
         if (strcmp(argv[1], commands[i]->name) == 0) return commands[i]->run(argc - 2, argv + 2);
-    fprintf(stderr, "trellis: unknown command \"%s\"\n\n", argv[1]);
+    const char *names[sizeof commands / sizeof commands[0]];
+    for (int i = 0; i < n_commands; i++) names[i] = commands[i]->name;
+    fprintf(stderr, "trellis: unknown command \"%s\"%s\n\n", argv[1],
+            cli_did_you_mean(argv[1], names, n_commands));
     print_usage(stderr);
     return EXIT_USAGE;
 }
