@@ -121,11 +121,14 @@ int cli_rule_opts(const struct command *cmd, const struct cli_rule *r, bool trai
 void cli_cost_note(const struct command *cmd, const trl_graph *g, const trl_grad_opts *o,
                    bool online_updates)
 {
-    trl_summary s;
-    if (online_updates || trl_graph_summary(g, &s, NULL) != TRL_OK) return;
+    const bool eprop_default = o->algo == TRL_ALGO_EPROP && o->engine == TRL_ENGINE_DEFAULT;
+    trl_summary s; /* planned only where a note may follow */
+    if (online_updates || !(eprop_default || o->algo == TRL_ALGO_RTRL) ||
+        trl_graph_summary(g, &s, NULL) != TRL_OK)
+        return;
     const trl_algo_cost *slow = NULL, *fast = NULL;
     const char *what = NULL, *option = NULL;
-    if (o->algo == TRL_ALGO_EPROP && o->engine == TRL_ENGINE_DEFAULT) {
+    if (eprop_default) {
         slow = &s.eprop_online;
         fast = &s.eprop_reverse;
         what = "eprop's online engine (the default)";
