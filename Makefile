@@ -131,17 +131,46 @@ install: all
 TESTS_f64 := $(patsubst tests/%.c,build/san-f64/tests/%,$(TEST_SRC))
 TESTS_f32 := $(patsubst tests/%.c,build/san-f32/tests/%,$(TEST_SRC))
 
+# ---- fuzzing (README, "Errors and safety") ----
+# make fuzz            the libFuzzer harnesses fuzz/fuzz_*.c as build/fuzz/fuzz_*
+#                      (clang, AddressSanitizer + UndefinedBehaviorSanitizer)
+# make fuzz-run        each harness for FUZZ_TIME seconds (FUZZ_SECONDS too), one
+#                      after another, into build/fuzz/corpus/NAME
+# make fuzz-check      replays the seeds and fuzz/regressions, then each harness
+#                      for FUZZ_CHECK_TIME seconds (part of make check)
+FUZZ_CC    ?= clang
+FUZZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_FLAGS := -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link -Wno-unknown-pragmas # (GCC ivdep)
+FUZZERS    := $(patsubst fuzz/%.c,build/fuzz/%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_TIME  ?= $(or $(FUZZ_SECONDS),60)
+FUZZ_CHECK_TIME ?= 10
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(V),,echo "  CC [fuzz] $<";)
+	$(Q)$(FUZZ_CC) $(CFLAGS_COMMON) $(FUZZ_FLAGS) $(if $(filter fuzz/%,$<),,$(LIB_CFLAGS)) -c $< -o $@
+build/fuzz/fuzz_%: build/fuzz/obj/fuzz/fuzz_%.o build/fuzz/obj/fuzz/util.o \
+                   $(call objs,fuzz/obj,$(LIB_SRC))
+	@$(if $(V),,echo "  LD [fuzz] $@";)
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+-include $(shell find build/fuzz -name '*.d' 2>/dev/null)
+fuzz: $(FUZZERS)
+fuzz-run: fuzz
+	fuzz/run.sh run $(FUZZ_TIME)
+fuzz-check: fuzz
+	@fuzz/run.sh check $(FUZZ_CHECK_TIME)
+
 # Every test binary runs from the top folder; TRELLIS_BIN names the CLI under test.
-check: lint layers $(TESTS_f64) $(TESTS_f32) build/san-f64/trellis build/san-f32/trellis all
+check: lint layers $(FUZZERS) $(TESTS_f64) $(TESTS_f32) build/san-f64/trellis build/san-f32/trellis all
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  tests/run_tests.sh build/san-f64 $(TESTS_f64) -- build/san-f32 $(TESTS_f32)
 	@tests/check_library.sh
+	@fuzz/run.sh check $(FUZZ_CHECK_TIME)
 
 format:
-	clang-format -i $(LIB_SRC) $(CLI_SRC) $(TEST_SRC) $(TEST_LIB) $(wildcard */*.h include/*.h tests/support/*.h)
+	clang-format -i $(LIB_SRC) $(CLI_SRC) $(TEST_SRC) $(TEST_LIB) $(wildcard */*.h include/*.h tests/support/*.h) $(wildcard fuzz/*.c)
 
 lint:
-	clang-format --dry-run -Werror $(LIB_SRC) $(CLI_SRC) $(TEST_SRC) $(TEST_LIB) $(wildcard */*.h include/*.h tests/support/*.h)
+	clang-format --dry-run -Werror $(LIB_SRC) $(CLI_SRC) $(TEST_SRC) $(TEST_LIB) $(wildcard */*.h include/*.h tests/support/*.h) $(wildcard fuzz/*.c)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --inline-suppr --std=c11 -I. -Iinclude $(LIB_SRC) $(CLI_SRC)
 
@@ -156,6 +185,6 @@ clean:
 bench: bin/trellis
 	python3 bench/run_bench.py $(BENCH_ARGS)
 
-.PHONY: all install check format lint layers clean bench
+.PHONY: all install fuzz fuzz-run fuzz-check check format lint layers clean bench
 .SECONDARY:
 .DELETE_ON_ERROR:
