@@ -164,6 +164,7 @@ check: lint layers $(FUZZERS) $(TESTS_f64) $(TESTS_f32) build/san-f64/trellis bu
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  tests/run_tests.sh build/san-f64 $(TESTS_f64) -- build/san-f32 $(TESTS_f32)
 	@tests/check_library.sh
+	@tests/check_faults.sh bin/trellis-f64
 	@fuzz/run.sh check $(FUZZ_CHECK_TIME)
 
 format:

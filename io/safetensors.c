@@ -25,8 +25,11 @@
  * given order, "__metadata__" first; integers only, so no locale enters),
  * pads it with spaces to a multiple of 8 bytes, and writes header and data to
  * "<path>.tmp.XXXXXX" in the destination's folder; after fflush, fsync and
- * fclose succeed it renames the temporary over path. Any failure unlinks the
- * temporary, so path is either the old file (or nothing) or the new one.
+ * fclose succeed it renames the temporary over path and fsyncs the folder.
+ * Any failure unlinks the temporary, so path is either the old file (or
+ * nothing) or the new one. A destination that is a device or a pipe
+ * (/dev/null, /dev/full) is written in place: a write error (ENOSPC) is
+ * reported, and the device is not replaced by a file.
  *
  * Data is copied to and from the host's float and double, so the host must
  * be little-endian with IEEE 754 binary32/binary64: checked at compile time.
@@ -899,8 +902,10 @@ static mode_t st_new_file_mode(void)
     return 0666 & ~mask;
 }
 
+/* The length field, the header and the data; then fflush and, for a
+ * regular file (sync), fsync. 0, or -1 with errno set. */
 static int st_write_stream(FILE *fp, const char *header, size_t hlen, const struct st_out *tensors,
-                           int n)
+                           int n, bool sync)
 {
     unsigned char len[ST_LEN_BYTES];
     st_put_le64(len, hlen);
@@ -910,8 +915,37 @@ static int st_write_stream(FILE *fp, const char *header, size_t hlen, const stru
         size_t count = st_out_count(&tensors[i]);
         if (count && fwrite(tensors[i].data, sizeof(trl_real), count, fp) != count) return -1;
     }
-    if (fflush(fp) || fsync(fileno(fp))) return -1;
+    if (fflush(fp) || (sync && fsync(fileno(fp)))) return -1;
     return 0;
+}
+
+/* A destination that exists and is not a regular file: a folder is an
+ * error; a device or pipe (/dev/null, /dev/full, /dev/stdout) is written in
+ * place, since renaming over it would replace the device with a file.
+ * 1 when path is such a destination (written, or err set: *rc says), 0
+ * when it is a regular file or does not exist. */
+static int st_write_special(const char *path, const char *header, size_t hlen,
+                            const struct st_out *tensors, int n, int *rc, struct trl_errors *err)
+{
+    struct stat st;
+    if (stat(path, &st) || S_ISREG(st.st_mode)) return 0;
+    *rc = -1;
+    if (S_ISDIR(st.st_mode)) {
+        trl_errors_add(err, NULL, "is a folder; name a file to write");
+        return 1;
+    }
+    FILE *fp = fopen(path, "wb");
+    if (!fp || st_write_stream(fp, header, hlen, tensors, n, false)) {
+        trl_errors_add(err, NULL, "cannot write: %s", strerror(errno));
+        if (fp) fclose(fp);
+        return 1;
+    }
+    if (fclose(fp)) {
+        trl_errors_add(err, NULL, "cannot write: %s", strerror(errno));
+        return 1;
+    }
+    *rc = 0;
+    return 1;
 }
 
 /* Makes a rename in path's folder durable; best effort (the file is complete). */
@@ -944,6 +978,12 @@ int st_write(const char *path, const struct st_out *tensors, int n, const char *
     if (!root) goto fail;
     header = st_header_text(root, &hlen, err);
     if (!header) goto fail;
+    int special_rc;
+    if (st_write_special(path, header, hlen, tensors, n, &special_rc, err)) {
+        trl_free(header);
+        json_decref(root);
+        return special_rc;
+    }
     tmp = trl_alloc(strlen(path) + sizeof ".tmp.XXXXXX", 1, TRL_MEM_MISC);
     if (!tmp) {
         trl_errors_add(err, NULL, "out of memory");
@@ -958,7 +998,7 @@ int st_write(const char *path, const struct st_out *tensors, int n, const char *
     created = 1;
     if (fchmod(fd, st_new_file_mode()) || !(fp = fdopen(fd, "wb"))) goto io_error;
     fd = -1; /* owned by fp */
-    if (st_write_stream(fp, header, hlen, tensors, n)) goto io_error;
+    if (st_write_stream(fp, header, hlen, tensors, n, true)) goto io_error;
     closed = fclose(fp);
     fp = NULL;
     if (closed) goto io_error;
