@@ -1,7 +1,8 @@
 #!/bin/sh
 # check_faults.sh - the command-line tool under faults (README, "Errors and
 # safety"; make check runs it): outputs to a full disk, into a folder that
-# cannot be written and onto an input; a NaN during training; SIGINT; and
+# cannot be written and onto an input; processes writing into one folder at
+# once; a NaN during training; SIGINT; and
 # SIGKILL at random moments of `train --checkpoint-every 1`, 20 times, after
 # which --resume must reach the same final bytes as an uninterrupted run.
 #
@@ -61,6 +62,25 @@ expect 1 "the output is also an input" "$bin" grad "$graph" --params p.safetenso
     --data d.safetensors --algo bptt -o ./d.safetensors
 cmp -s p.safetensors p.orig || fail "-o equal to the parameters changed them"
 no_temps "-o equal to an input"
+
+# several processes writing different outputs into one folder at once give
+# the bytes of one process alone
+for a in bptt eprop rtrl; do
+    "$bin" grad "$graph" --params p.safetensors --data d.safetensors --algo $a \
+        -o serial-$a.safetensors >/dev/null 2>&1 || fail "grad $a"
+done
+for a in bptt eprop rtrl bptt eprop rtrl; do
+    "$bin" grad "$graph" --params p.safetensors --data d.safetensors --algo $a \
+        -o par-$a-$$-$(date +%N).safetensors >/dev/null 2>&1 &
+done
+wait
+for f in par-*.safetensors; do
+    a=${f#par-}
+    a=${a%%-*}
+    cmp -s "$f" serial-$a.safetensors || fail "concurrent grad $a: other bytes than alone"
+done
+[ "$(ls par-*.safetensors | wc -l)" -eq 6 ] || fail "concurrent grads: not 6 outputs"
+no_temps "concurrent writers"
 
 # NaN during training: the iteration and tensor named, the last good checkpoint written
 expect 1 "iteration 2: the gradient of lif.w.in is not finite" "$bin" train "$graph" \
@@ -134,4 +154,4 @@ if [ $failures -ne 0 ]; then
     echo "check_faults: $failures failures"
     exit 1
 fi
-echo "check_faults: full disk, read-only folder, -o onto an input, NaN, SIGINT and $kills SIGKILLs (resumed from iteration ${reached:-0} of $iters): ok"
+echo "check_faults: full disk, read-only folder, -o onto an input, concurrent writers, NaN, SIGINT and $kills SIGKILLs (resumed from iteration ${reached:-0} of $iters): ok"
