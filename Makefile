@@ -158,13 +158,43 @@ install: all
 TESTS_f64 := $(patsubst tests/%.c,build/san-f64/tests/%,$(TEST_SRC))
 TESTS_f32 := $(patsubst tests/%.c,build/san-f32/tests/%,$(TEST_SRC))
 
+# ---- fuzzing (README, "Errors and safety") ----
+# make fuzz            the libFuzzer harnesses fuzz/fuzz_*.c as build/fuzz/fuzz_*
+#                      (clang, AddressSanitizer + UndefinedBehaviorSanitizer)
+# make fuzz-run        each harness for FUZZ_TIME seconds (FUZZ_SECONDS too), one
+#                      after another, into build/fuzz/corpus/NAME
+# make fuzz-check      replays the seeds and fuzz/regressions, then each harness
+#                      for FUZZ_CHECK_TIME seconds (part of make check)
+FUZZ_CC    ?= clang
+FUZZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_FLAGS := -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link -Wno-unknown-pragmas # (GCC ivdep)
+FUZZERS    := $(patsubst fuzz/%.c,build/fuzz/%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_TIME  ?= $(or $(FUZZ_SECONDS),60)
+FUZZ_CHECK_TIME ?= 10
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(V),,echo "  CC [fuzz] $<";)
+	$(Q)$(FUZZ_CC) $(CFLAGS_COMMON) $(FUZZ_FLAGS) $(if $(filter fuzz/%,$<),,$(LIB_CFLAGS)) -c $< -o $@
+build/fuzz/fuzz_%: build/fuzz/obj/fuzz/fuzz_%.o build/fuzz/obj/fuzz/util.o \
+                   $(call objs,fuzz/obj,$(LIB_SRC))
+	@$(if $(V),,echo "  LD [fuzz] $@";)
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+-include $(shell find build/fuzz -name '*.d' 2>/dev/null)
+fuzz: $(FUZZERS)
+fuzz-run: fuzz
+	fuzz/run.sh run $(FUZZ_TIME)
+fuzz-check: fuzz
+	@fuzz/run.sh check $(FUZZ_CHECK_TIME)
+
 # Every test binary runs from the top folder; TRELLIS_BIN names the CLI under test.
-check: lint layers $(TESTS_f64) $(TESTS_f32) build/san-f64/trellis build/san-f32/trellis all
+check: lint layers $(FUZZERS) $(TESTS_f64) $(TESTS_f32) build/san-f64/trellis build/san-f32/trellis all
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  tests/run_tests.sh build/san-f64 $(TESTS_f64) -- build/san-f32 $(TESTS_f32)
 	@tests/check_library.sh
 	@tests/check_mpi.sh bin/trellis-f64
 	@$(MAKE) --no-print-directory python-test
+	@tests/check_faults.sh bin/trellis-f64
+	@fuzz/run.sh check $(FUZZ_CHECK_TIME)
 
 # Debian's python3 (numpy, cffi, pytest, torch): python3 on PATH may be another.
 PYTHON ?= /usr/bin/python3
@@ -187,10 +217,10 @@ test: $(foreach p,$(TEST_PRECS),build/san-$(p)/tests/test_$(T) build/san-$(p)/tr
 	  $(foreach p,$(TEST_PRECS),build/san-$(p) build/san-$(p)/tests/test_$(T) --)
 
 format:
-	clang-format -i $(LIB_SRC) $(wildcard tools/*.c) $(TEST_SRC) $(TEST_LIB) $(wildcard */*.h include/*.h tests/support/*.h)
+	clang-format -i $(LIB_SRC) $(wildcard tools/*.c) $(TEST_SRC) $(TEST_LIB) $(wildcard */*.h include/*.h tests/support/*.h) $(wildcard fuzz/*.c)
 
 lint:
-	clang-format --dry-run -Werror $(LIB_SRC) $(wildcard tools/*.c) $(TEST_SRC) $(TEST_LIB) $(wildcard */*.h include/*.h tests/support/*.h)
+	clang-format --dry-run -Werror $(LIB_SRC) $(wildcard tools/*.c) $(TEST_SRC) $(TEST_LIB) $(wildcard */*.h include/*.h tests/support/*.h) $(wildcard fuzz/*.c)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --inline-suppr --std=c11 -I. -Iinclude $(LIB_SRC) $(CLI_SRC)
 
@@ -209,6 +239,6 @@ bench: bin/trellis lib/libtrellis.so.$(SOMAJOR)
 	python3 bench/run_bench.py $(if $(SAVE),--save) $(if $(PEER),--peer $(PEER)) $(BENCH_ARGS)
 	PYTHONPATH=python $(PYTHON) bench/python_overhead.py
 
-.PHONY: all install check test python-test format lint layers clean bench
+.PHONY: all install fuzz fuzz-run fuzz-check check test python-test format lint layers clean bench
 .SECONDARY:
 .DELETE_ON_ERROR:

@@ -69,6 +69,10 @@ trl_status api_failed(struct trl_errors *e);
         if (!(cond)) return api_fail((e), ERR_ARGUMENT, NULL, "%s must not be NULL", (what));      \
     } while (0)
 
+/* TRL_ERR_ARGUMENT unless the parameters and the data were made for g. */
+trl_status api_same_graph(struct trl_errors *e, const struct graph *g, const trl_params *p,
+                          const trl_data *d);
+
 /* The internal kinds of the public algorithm options. */
 enum grad_algo api_algo(trl_algo a);
 enum grad_engine api_engine(trl_engine e);

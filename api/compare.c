@@ -71,8 +71,7 @@ TRL_API trl_status trl_compare_new(const trl_graph *g, const trl_params *p, cons
     *out = NULL;
     API_NEED(e, g && p && d && (algos || n_algos == 0),
              "the graph, the parameters, the data and the algorithms");
-    if (p->g != g->g || d->g != g->g)
-        return api_fail(e, ERR_ARGUMENT, NULL, "the parameters and data belong to another graph");
+    if (api_same_graph(e, g->g, p, d) != TRL_OK) return api_status(e);
     if (n_algos < 0 || n_algos > TRL_COMPARE_MAX)
         return api_fail(e, ERR_ARGUMENT, NULL, "from 0 to %d algorithms (got %d)", TRL_COMPARE_MAX,
                         n_algos);

@@ -146,6 +146,7 @@ TRL_API trl_status trl_data_new(const trl_graph *g, int B, int T, trl_data **out
     API_NEED(e, g, "the graph");
     if (B < 1 || T < 1 || B > (1 << 30) || T > (1 << 30))
         return api_fail(e, ERR_ARGUMENT, NULL, "B and T must be from 1 to 2^30 (got %d, %d)", B, T);
+    if (data_check_size(g->g, B, T, e)) return api_status(e);
     return api_data_wrap(g, data_new(g->g, B, T), out, e);
 }
 

@@ -135,3 +135,11 @@ trl_status api_failed(struct trl_errors *e)
     if (!e->n_total) return api_fail(e, ERR_MEMORY, NULL, "out of memory");
     return api_status(e);
 }
+
+trl_status api_same_graph(struct trl_errors *e, const struct graph *g, const trl_params *p,
+                          const trl_data *d)
+{
+    if (p->g != g || d->g != g)
+        return api_fail(e, ERR_ARGUMENT, NULL, "the parameters and data belong to another graph");
+    return TRL_OK;
+}

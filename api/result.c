@@ -198,8 +198,7 @@ TRL_API trl_status trl_grad(const trl_graph *tg, const trl_params *p, const trl_
     *out = NULL;
     API_NEED(e, tg && p && td && opts, "the graph, the parameters, the data and the options");
     const struct graph *g = tg->g;
-    if (p->g != g || td->g != g)
-        return api_fail(e, ERR_ARGUMENT, NULL, "the parameters and data belong to another graph");
+    if (api_same_graph(e, g, p, td) != TRL_OK) return api_status(e);
     if (api_grad_check(opts, e) != TRL_OK) return api_status(e);
     const struct data *d = td->d;
     const trl_real **cot = NULL; /* a loss from outside (SPEC 6.4) replaces the graph's */

@@ -73,8 +73,7 @@ TRL_API trl_status trl_run_with(const trl_graph *tg, const trl_params *p, const 
     API_NEED(e, tg && p && td, "the graph, the parameters and the data");
     const trl_run_opts none = TRL_RUN_OPTS_INIT, *o = opts ? opts : &none;
     const struct graph *g = tg->g;
-    if (p->g != g || td->g != g)
-        return api_fail(e, ERR_ARGUMENT, NULL, "the parameters and data belong to another graph");
+    if (api_same_graph(e, g, p, td) != TRL_OK) return api_status(e);
     if (o->threads < 0)
         return api_fail(e, ERR_ARGUMENT, NULL, "threads must be >= 0 (0: the default), got %d",
                         o->threads);

@@ -32,6 +32,7 @@ TRL_API trl_status trl_evaluate(const trl_graph *g, const trl_params *p, const t
 {
     struct trl_errors scratch, *e = api_errors(err, &scratch, g ? g->g->file : NULL);
     API_NEED(e, g && p && d && out, "the graph, the parameters, the data and out");
+    if (api_same_graph(e, g->g, p, d) != TRL_OK) return api_status(e);
     if (g->g->loss_node < 0)
         return api_fail(e, ERR_INPUT, "/loss", "the graph has no loss: there is nothing to score");
     if (!d->d->target || d->d->stream)

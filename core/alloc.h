@@ -23,6 +23,10 @@ enum trl_mem_kind {
 
 /* Largest single allocation the runtime will attempt (bytes). */
 #define TRL_ALLOC_MAX ((size_t)1 << 40)
+/* What trl_alloc accepts in one block: TRL_ALLOC_MAX or the machine's
+ * physical memory, whichever is smaller (a block that cannot fit is refused
+ * before malloc, rather than overcommitted and then killed when zeroed). */
+size_t trl_alloc_limit(void);
 
 /* Zeroed memory of n * size bytes, or NULL if the product overflows, exceeds
  * TRL_ALLOC_MAX or malloc fails. Free with trl_free. */
@@ -43,6 +47,11 @@ const struct trl_mem_stats *trl_mem_stats(void);
 /* A consistent copy of them. */
 void trl_mem_stats_copy(struct trl_mem_stats *out);
 void trl_mem_reset_peak(void);
+
+/* A formatted string of any length in memory from trl_alloc (TRL_MEM_MISC),
+ * or NULL if out of memory: names built from node ids, which have no length
+ * limit (SPEC section 1). */
+char *trl_strprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* a * b and a * b * c for sizes; return SIZE_MAX on overflow. */
 size_t trl_mul2(size_t a, size_t b);

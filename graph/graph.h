@@ -20,7 +20,6 @@
 #define GRAPH_MAX_NODES      (1 << 20)
 #define GRAPH_MAX_PARAMS     ((size_t)1 << 34) /* parameter values in one graph */
 #define GRAPH_MAX_FILE_BYTES ((size_t)64 << 20)
-#define GRAPH_MAX_ID_LEN     64 /* bytes in a node id: bounds every name built from ids */
 
 enum loss_type { LOSS_NONE, LOSS_MSE, LOSS_CROSS_ENTROPY };
 

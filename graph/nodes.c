@@ -15,11 +15,11 @@
 static const char *const node_key_names[] = {"id", "op", "size", "params", "inputs", "bias"};
 static const struct field_keys node_keys = {"node keys", node_key_names, 6};
 
-/* [A-Za-z_][A-Za-z0-9_]*, at most GRAPH_MAX_ID_LEN bytes. */
+/* [A-Za-z_][A-Za-z0-9_]*, of any length (the file's size bounds it). */
 bool nodes_id_valid(const char *id)
 {
-    size_t n = strnlen(id, GRAPH_MAX_ID_LEN + 1);
-    if (n == 0 || n > GRAPH_MAX_ID_LEN) return false;
+    size_t n = strlen(id);
+    if (n == 0) return false;
     for (size_t i = 0; i < n; i++) {
         char c = id[i];
         bool letter = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
@@ -82,10 +82,7 @@ static void nodes_check_id(struct graph_loader *ld, int i, const char *path)
     const char *id = json_string_value(v);
     jtext_quote(q, sizeof q, id);
     const struct graph_id_entry *e = graph_ids_find(ld->g, id);
-    if (strlen(id) > GRAPH_MAX_ID_LEN) {
-        trl_errors_add(ld->err, kpath, "id %s is %zu bytes long; shorten it to at most %d", q,
-                       strlen(id), GRAPH_MAX_ID_LEN);
-    } else if (!nodes_id_valid(id)) {
+    if (!nodes_id_valid(id)) {
         trl_errors_add(ld->err, kpath,
                        "invalid id %s; an id is letters, digits and _, and does not start with a "
                        "digit (e.g. \"layer_1\")",

@@ -71,16 +71,9 @@ void param_check_count(struct graph_loader *ld)
 /* "n.w.s", "n.w.s.dD" or "n.b". */
 static char *param_name(const struct graph *g, int node, const struct graph_edge *e)
 {
-    char buf[2 * GRAPH_MAX_ID_LEN + 32];
-    if (!e)
-        snprintf(buf, sizeof buf, "%s.b", g->nodes[node].id);
-    else if (e->delay == 0)
-        snprintf(buf, sizeof buf, "%s.w.%s", g->nodes[node].id, g->nodes[e->src].id);
-    else
-        snprintf(buf, sizeof buf, "%s.w.%s.d%d", g->nodes[node].id, g->nodes[e->src].id, e->delay);
-    char *s = trl_alloc(strlen(buf) + 1, 1, TRL_MEM_MISC);
-    if (s) memcpy(s, buf, strlen(buf) + 1);
-    return s;
+    if (!e) return trl_strprintf("%s.b", g->nodes[node].id);
+    if (e->delay == 0) return trl_strprintf("%s.w.%s", g->nodes[node].id, g->nodes[e->src].id);
+    return trl_strprintf("%s.w.%s.d%d", g->nodes[node].id, g->nodes[e->src].id, e->delay);
 }
 
 /* Appends one tensor; edge k or the bias (k < 0) of node. */

@@ -13,7 +13,7 @@
 
 struct atomic_file {
     FILE *fp;
-    char *path, *tmp;
+    char *path, *tmp; /* tmp NULL: a device or pipe written in place */
 };
 
 /* Permissions of a new file under the process umask, as fopen would give. */
@@ -48,8 +48,34 @@ static void release(struct atomic_file *f)
     trl_free(f);
 }
 
+/* A destination that exists and is not a regular file: a folder is an error;
+ * a device or pipe (/dev/null, /dev/full, /dev/stdout) is written in place,
+ * since renaming over it would replace the device with a file. NULL with err
+ * set, or f writing in place. */
+static struct atomic_file *open_special(const char *path, const struct stat *st,
+                                        struct trl_errors *err)
+{
+    if (S_ISDIR(st->st_mode)) {
+        trl_errors_add(err, NULL, "is a folder; name a file to write");
+        trl_errors_kind(err, ERR_IO);
+        return NULL;
+    }
+    struct atomic_file *f = trl_alloc(1, sizeof *f, TRL_MEM_MISC);
+    if (f) *f = (struct atomic_file){.path = trl_strprintf("%s", path)};
+    if (!f || !f->path || !(f->fp = fopen(path, "wb"))) {
+        trl_errors_add(err, NULL, "cannot write: %s",
+                       f && f->path ? strerror(errno) : "out of memory");
+        trl_errors_kind(err, ERR_IO);
+        if (f) release(f);
+        return NULL;
+    }
+    return f;
+}
+
 struct atomic_file *atomic_file_open(const char *path, struct trl_errors *err)
 {
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) return open_special(path, &st, err);
     struct atomic_file *f = trl_alloc(1, sizeof *f, TRL_MEM_MISC);
     size_t n = strlen(path);
     if (f) {
@@ -90,6 +116,17 @@ FILE *atomic_file_stream(struct atomic_file *f)
 
 int atomic_file_commit(struct atomic_file *f, struct trl_errors *err)
 {
+    if (!f->tmp) { /* in place: the write's own errors (ENOSPC on /dev/full) */
+        bool failed = ferror(f->fp) || fflush(f->fp);
+        int saved = errno;
+        failed = fclose(f->fp) || failed;
+        if (failed) {
+            trl_errors_add(err, NULL, "cannot write: %s", strerror(saved ? saved : EIO));
+            trl_errors_kind(err, ERR_IO);
+        }
+        release(f);
+        return failed ? -1 : 0;
+    }
     bool failed = ferror(f->fp) || fflush(f->fp) || fsync(fileno(f->fp));
     int saved = errno;
     if (fclose(f->fp) && !failed) {
@@ -118,6 +155,6 @@ void atomic_file_abort(struct atomic_file *f)
 {
     if (!f) return;
     if (f->fp) fclose(f->fp);
-    unlink(f->tmp);
+    if (f->tmp) unlink(f->tmp);
     release(f);
 }

@@ -2,7 +2,10 @@
  * written to "<path>.tmp.XXXXXX" in the destination's folder, with the mode
  * a plain fopen would give (0666 less the umask), flushed and synced, then
  * renamed over path. A failure at any step removes the temporary, so path is
- * either what it was (or absent) or the complete new file. */
+ * either what it was (or absent) or the complete new file. A destination
+ * that is a device or a pipe (/dev/null, /dev/full) is written in place (a
+ * write error such as ENOSPC is reported; the device is never replaced by a
+ * file); a folder is refused. */
 #ifndef TRELLIS_ATOMIC_FILE_H
 #define TRELLIS_ATOMIC_FILE_H
 

@@ -78,6 +78,32 @@ static struct data *data_alloc(const struct graph *g)
     return d;
 }
 
+int data_check_size(const struct graph *g, int B, int T, struct trl_errors *err)
+{
+    const size_t limit = trl_alloc_limit(), BT = trl_mul2((size_t)B, (size_t)T);
+    size_t largest = 0, total = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        if (!g->nodes[i].op->is_input && i != g->loss_node) continue;
+        size_t bytes = trl_mul3(BT, (size_t)g->nodes[i].size, sizeof(trl_real));
+        if (bytes > largest) largest = bytes;
+        total = total > SIZE_MAX - bytes ? SIZE_MAX : total + bytes;
+    }
+    if (largest <= limit) return 0;
+    if (total == SIZE_MAX)
+        trl_errors_add(err, NULL,
+                       "%d samples x %d steps: the bytes of the data overflow a size; use fewer "
+                       "samples or steps",
+                       B, T);
+    else
+        trl_errors_add(err, NULL,
+                       "%d samples x %d steps would need %zu bytes (the largest array %zu); at "
+                       "most %zu bytes fit in one array on this machine: use fewer samples or "
+                       "steps",
+                       B, T, total, largest, limit);
+    trl_errors_kind(err, ERR_MEMORY);
+    return -1;
+}
+
 struct data *data_new(const struct graph *g, int B, int T)
 {
     struct data *d = data_alloc(g);

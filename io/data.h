@@ -71,6 +71,9 @@ void data_window_free(struct data *w);
 /* An empty data set of B x T for a graph, for generators: input tensors and,
  * if the graph has a loss, target and mask (all ones), zeroed. */
 struct data *data_new(const struct graph *g, int B, int T);
+/* Checks, before anything is allocated, that data_new(g, B, T) fits in
+ * memory (trl_alloc_limit per array); 0, or -1 with the sizes in err. */
+int data_check_size(const struct graph *g, int B, int T, struct trl_errors *err);
 /* A data set of B x T over the caller's arrays, without copying them: x per
  * node index (an array [B, T, size] for every input node), target
  * [B, T, K] and mask [B, T] or NULL. The arrays stay the caller's (data_free

@@ -27,22 +27,22 @@ int feedback_count(const struct graph *g, trl_real *const *fb)
     return n;
 }
 
-void feedback_name(const struct graph *g, int edge, char *buf, size_t n)
+char *feedback_name(const struct graph *g, int edge)
 {
     const struct graph_edge *e = &g->edges[edge];
     if (e->delay)
-        snprintf(buf, n, "%s.fb.%s.d%d", g->nodes[e->dst].id, g->nodes[e->src].id, e->delay);
-    else
-        snprintf(buf, n, "%s.fb.%s", g->nodes[e->dst].id, g->nodes[e->src].id);
+        return trl_strprintf("%s.fb.%s.d%d", g->nodes[e->dst].id, g->nodes[e->src].id, e->delay);
+    return trl_strprintf("%s.fb.%s", g->nodes[e->dst].id, g->nodes[e->src].id);
 }
 
 int feedback_edge(const struct graph *g, const char *name)
 {
     if (!strstr(name, ".fb.")) return -1;
-    char buf[512];
     for (int e = 0; e < g->n_edges; e++) {
-        feedback_name(g, e, buf, sizeof buf);
-        if (strcmp(buf, name) == 0) return e;
+        char *mine = feedback_name(g, e);
+        const bool same = mine && strcmp(mine, name) == 0;
+        trl_free(mine);
+        if (same) return e;
     }
     return -1;
 }
@@ -60,16 +60,19 @@ trl_real *feedback_matrix(const struct graph *g, trl_real **fb, int edge)
 
 int feedback_init(const struct graph *g, uint64_t seed, trl_real **fb)
 {
-    char name[512];
     for (int k = 0; k < g->n_edges; k++) {
         const struct graph_edge *e = &g->edges[k];
         if (g->nodes[e->src].op->is_input) continue;
         trl_real *w = feedback_matrix(g, fb, k);
-        if (!w) return -1;
-        feedback_name(g, k, name, sizeof name);
+        char *name = feedback_name(g, k);
+        if (!w || !name) {
+            trl_free(name);
+            return -1;
+        }
         const double std = e->gain / sqrt((double)g->nodes[e->src].size);
         struct rng r;
         rng_seed_named(&r, seed, name);
+        trl_free(name);
         const int rows = g->nodes[e->dst].size, cols = g->nodes[e->src].size;
         for (size_t i = 0; i < matrix_count(g, k); i++) w[i] = (trl_real)(std * rng_normal(&r));
         if (e->no_self)

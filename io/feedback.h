@@ -23,8 +23,9 @@ trl_real **feedback_new(const struct graph *g);
 void feedback_free(const struct graph *g, trl_real **fb);
 /* Matrices held. */
 int feedback_count(const struct graph *g, trl_real *const *fb);
-/* The name of edge e's matrix into buf. */
-void feedback_name(const struct graph *g, int edge, char *buf, size_t n);
+/* The name of edge e's matrix (any length: free with trl_free), or NULL if
+ * out of memory. */
+char *feedback_name(const struct graph *g, int edge);
 /* The edge whose matrix has that name, or -1. */
 int feedback_edge(const struct graph *g, const char *name);
 /* Edge e's matrix, allocated (zeros) if it has none: NULL if out of memory. */

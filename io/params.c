@@ -146,14 +146,9 @@ static int save(const struct graph *g, const trl_real *values, trl_real *const *
 {
     const int n_fb = feedback_count(g, fb);
     struct st_out *out = trl_alloc((size_t)g->n_params + n_fb + 1, sizeof *out, TRL_MEM_MISC);
-    char(*names)[512] = trl_alloc((size_t)n_fb + 1, 512, TRL_MEM_MISC);
-    if (!out || !names) {
-        trl_free(out);
-        trl_free(names);
-        trl_errors_add(err, NULL, "out of memory");
-        return -1;
-    }
-    int n = 0;
+    char **names = trl_alloc((size_t)n_fb + 1, sizeof *names, TRL_MEM_MISC);
+    int n = 0, k = 0, rc = -1;
+    if (!out || !names) goto nomem;
     trl_real loss_value = loss ? (trl_real)*loss : 0;
     for (int i = 0; i < g->n_params; i++) {
         const struct graph_param *p = &g->params[i];
@@ -165,9 +160,9 @@ static int save(const struct graph *g, const trl_real *values, trl_real *const *
         out[n].data = values + p->offset;
         n++;
     }
-    for (int e = 0, k = 0; fb && e < g->n_edges; e++) {
+    for (int e = 0; fb && e < g->n_edges; e++) {
         if (!fb[e]) continue;
-        feedback_name(g, e, names[k], 512);
+        if (!(names[k] = feedback_name(g, e))) goto nomem;
         out[n] = (struct st_out){
             .name = names[k++],
             .ndim = 2,
@@ -181,7 +176,12 @@ static int save(const struct graph *g, const trl_real *values, trl_real *const *
         out[n].data = &loss_value;
         n++;
     }
-    int rc = st_write(path, out, n, NULL, err);
+    rc = st_write(path, out, n, NULL, err);
+    goto done;
+nomem:
+    trl_errors_add(err, NULL, "out of memory");
+done:
+    for (int i = 0; names && i < k; i++) trl_free(names[i]);
     trl_free(out);
     trl_free(names);
     return rc;

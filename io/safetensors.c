@@ -26,7 +26,9 @@
  * pads it with spaces to a multiple of 8 bytes, and writes header and data to
  * "<path>.tmp.XXXXXX" in the destination's folder (io/atomic_file.h); after fflush, fsync and
  * fclose succeed it renames the temporary over path. Any failure unlinks the
- * temporary, so path is either the old file (or nothing) or the new one.
+ * temporary, so path is either the old file (or nothing) or the new one. A
+ * destination that is a device or a pipe (/dev/null, /dev/full) is written in
+ * place: a write error (ENOSPC) is reported, and the device is not replaced.
  *
  * Data is copied to and from the host's float and double, so the host must
  * be little-endian with IEEE 754 binary32/binary64: checked at compile time.

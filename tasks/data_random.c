@@ -3,6 +3,7 @@
  * bytes do not depend on the machine's libm. */
 #include "tasks/data_random.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -41,24 +42,27 @@ static void list_inputs(const struct graph *g, char *buf, size_t cap)
 static int mark_one(const struct graph *g, const char *id, size_t len, bool *spiking,
                     struct trl_errors *err)
 {
-    char name[GRAPH_MAX_ID_LEN + 2], inputs[512];
+    char inputs[512];
     list_inputs(g, inputs, sizeof inputs);
-    if (len == 0 || len > GRAPH_MAX_ID_LEN) {
+    if (len == 0) {
         trl_errors_add(err, NULL, "the spiking inputs are input node ids separated by commas (%s)",
                        inputs);
         return -1;
     }
-    memcpy(name, id, len);
-    name[len] = 0;
-    int i = graph_find_node(g, name);
-    if (i < 0 || !g->nodes[i].op->is_input) {
-        trl_errors_add(err, NULL,
-                       "spiking inputs: \"%s\" is not an input node; expected one of: %s", name,
-                       inputs);
+    char *name = trl_strprintf("%.*s", len > INT_MAX ? INT_MAX : (int)len, id);
+    if (!name) {
+        trl_errors_add(err, NULL, "out of memory");
         return -1;
     }
-    spiking[i] = true;
-    return 0;
+    int i = graph_find_node(g, name);
+    if (i < 0 || !g->nodes[i].op->is_input)
+        trl_errors_add(err, NULL,
+                       "spiking inputs: \"%.100s\" is not an input node; expected one of: %s", name,
+                       inputs);
+    else
+        spiking[i] = true;
+    trl_free(name);
+    return i < 0 || !g->nodes[i].op->is_input ? -1 : 0;
 }
 
 int data_random_spiking(const struct graph *g, const char *ids, bool *spiking,
@@ -74,22 +78,25 @@ int data_random_spiking(const struct graph *g, const char *ids, bool *spiking,
     }
 }
 
-/* Sample b of input node i: spikes at probability p, or Normal(0, 1). */
-static void fill_input(const struct graph *g, int i, int b, const struct data_random_opts *o,
-                       trl_real *x)
+/* Sample b of input node i: spikes at probability p, or Normal(0, 1);
+ * -1 if out of memory for the seed's name. */
+static int fill_input(const struct graph *g, int i, int b, const struct data_random_opts *o,
+                      trl_real *x)
 {
-    char name[GRAPH_MAX_ID_LEN + 64];
-    snprintf(name, sizeof name, "random/x/%s/%d", g->nodes[i].id, b);
+    char *name = trl_strprintf("random/x/%s/%d", g->nodes[i].id, b);
+    if (!name) return -1;
     struct rng r;
     rng_seed_named(&r, o->seed, name);
+    trl_free(name);
     int n = g->nodes[i].size;
     size_t count = (size_t)o->T * n;
     if (o->spiking && o->spiking[i]) {
         memset(x, 0, count * sizeof *x);
         task_spikes(&r, x, n, 0, o->T, 0, n, o->rate_hz * g->dt / 1000.0);
-        return;
+        return 0;
     }
     for (size_t k = 0; k < count; k++) x[k] = (trl_real)rng_normal(&r);
+    return 0;
 }
 
 /* mse: a sum of N_SINES sines per output k; target is [T, K]. */
@@ -152,7 +159,7 @@ struct data *data_random_new(const struct graph *g, const struct data_random_opt
                              struct trl_errors *err)
 {
     trl_errors_init(err, g->file);
-    if (check_opts(g, o, err)) return NULL;
+    if (check_opts(g, o, err) || data_check_size(g, o->B, o->T, err)) return NULL;
     struct data *d = data_new(g, o->B, o->T);
     if (!d) {
         trl_errors_add(err, NULL, "out of memory for %d samples of %d steps", o->B, o->T);
@@ -161,7 +168,12 @@ struct data *data_random_new(const struct graph *g, const struct data_random_opt
     for (int i = 0; i < g->n_nodes; i++) {
         if (!g->nodes[i].op->is_input) continue;
         size_t per_sample = (size_t)o->T * g->nodes[i].size;
-        for (int b = 0; b < o->B; b++) fill_input(g, i, b, o, d->x[i] + b * per_sample);
+        for (int b = 0; b < o->B; b++)
+            if (fill_input(g, i, b, o, d->x[i] + b * per_sample)) {
+                trl_errors_add(err, NULL, "out of memory");
+                data_free(d);
+                return NULL;
+            }
     }
     if (d->target)
         for (int b = 0; b < o->B; b++) fill_target(g, b, o, d);

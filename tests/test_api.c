@@ -349,6 +349,39 @@ static void expect_file(const trl_result *r, const char *path, double tol)
     trl_error_free(err);
 }
 
+START_TEST(limits_refused_before_allocation)
+{
+    /* sizes beyond memory are refused with the numbers, nothing allocated */
+    trl_graph *g = load("models/evidence.json");
+    trl_graph *other = load("models/sine.json");
+    trl_error *err = trl_error_new();
+    trl_data *d = NULL;
+    trl_memory before, after;
+    trl_memory_stats(&before);
+    ck_assert_int_eq(trl_data_new(g, 1 << 30, 1 << 30, &d, err), TRL_ERR_MEMORY);
+    ck_assert_ptr_null(d);
+    ck_assert_msg(strstr(trl_error_message(err), "1073741824 samples x 1073741824 steps"), "%s",
+                  trl_error_message(err));
+    trl_random_data ro = {.B = 1 << 30, .T = 1 << 20, .seed = 1};
+    ck_assert_int_eq(trl_data_random(g, &ro, &d, err), TRL_ERR_MEMORY);
+    ck_assert_msg(strstr(trl_error_message(err), "bytes fit in one array"), "%s",
+                  trl_error_message(err));
+    trl_memory_stats(&after);
+    ck_assert_uint_eq(after.peak[TRL_MEMORY_MISC], before.peak[TRL_MEMORY_MISC]);
+    /* handles of another graph are refused by every call that takes them */
+    trl_params *p = params_of(other, 1);
+    ck_assert_int_eq(trl_data_new(g, 2, 3, &d, NULL), TRL_OK);
+    trl_eval ev;
+    ck_assert_int_eq(trl_evaluate(g, p, d, &ev, err), TRL_ERR_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(trl_error_message(err), "another graph"));
+    trl_data_free(d);
+    trl_params_free(p);
+    trl_error_free(err);
+    trl_graph_free(other);
+    trl_graph_free(g);
+}
+END_TEST
+
 START_TEST(run_and_grad_match_the_fixture)
 {
     trl_graph *g = load(FIXTURE "graph.json");
@@ -737,6 +770,7 @@ int main(void)
     tcase_add_test(tc, params_roundtrip_and_checks);
     tcase_add_test(tc, data_wrap_borrows);
     tcase_add_test(tc, data_new_task_random_save);
+    tcase_add_test(tc, limits_refused_before_allocation);
     tcase_add_test(tc, run_and_grad_match_the_fixture);
     tcase_add_test(tc, grad_options_and_errors);
     tcase_add_test(tc, two_threads_give_the_serial_results);

@@ -675,6 +675,48 @@ START_TEST(test_too_many_nodes)
 }
 END_TEST
 
+/* A graph whose hidden node's id is `id`: input, a recurrent lif, a readout. */
+static char *graph_with_id(const char *id, const char *other)
+{
+    const char *fmt = "{\"trellis\": 1, \"nodes\": [{\"id\": \"in\", \"op\": \"input\", "
+                      "\"size\": 2}, {\"id\": \"%s\", \"op\": \"lif\", \"size\": 3, \"inputs\": "
+                      "[\"in\", {\"from\": \"%s\", \"delay\": 1}]}, {\"id\": \"%s\", \"op\": "
+                      "\"readout\", \"size\": 2, \"bias\": true, \"inputs\": [\"%s\"]}]}";
+    size_t n = strlen(fmt) + 3 * strlen(id) + strlen(other) + 1;
+    char *s = malloc(n);
+    snprintf(s, n, fmt, id, id, other, id);
+    return s;
+}
+
+START_TEST(test_id_one_mebibyte)
+{
+    /* SPEC section 1 sets no length on ids: a 1 MiB id works, and so do the
+     * parameter names built from it */
+    size_t n = (size_t)1 << 20;
+    char *id = malloc(n + 1);
+    memset(id, 'q', n);
+    id[n] = '\0';
+    char *text = graph_with_id(id, "out");
+    struct graph *g = load_valid(text);
+    ck_assert_int_eq(graph_find_node(g, id), 1);
+    ck_assert_int_eq(g->n_params, 4);
+    ck_assert_uint_eq(strlen(g->params[1].name), 2 * n + 6); /* ID.w.ID.d1 */
+    ck_assert_int_eq(strncmp(g->params[1].name + n, ".w.", 3), 0);
+    ck_assert_str_eq(g->params[1].name + 2 * n + 3, ".d1");
+    ck_assert_uint_eq(strlen(g->params[2].name), n + 6); /* out.w.ID */
+    graph_free(g);
+    free(text);
+    /* the same id twice: the message quotes it cut short, and stays one line */
+    text = graph_with_id(id, id);
+    char *msg = load_error(text);
+    ck_assert_ptr_nonnull(strstr(msg, "/nodes/2/id: duplicate id \"qqqq"));
+    ck_assert_uint_lt(strlen(msg), 400);
+    free(msg);
+    free(text);
+    free(id);
+}
+END_TEST
+
 START_TEST(test_free_returns_memory)
 {
     size_t before = trl_mem_stats()->current[TRL_MEM_MISC];
@@ -799,6 +841,7 @@ static Suite *graph_suite(void)
     tcase_add_test(tc, test_file_too_large);
     tcase_add_test(tc, test_file_read_whole);
     tcase_add_test(tc, test_too_many_nodes);
+    tcase_add_test(tc, test_id_one_mebibyte);
     tcase_add_test(tc, test_free_returns_memory);
     tcase_add_test(tc, test_errors_are_independent);
     suite_add_tcase(s, tc);

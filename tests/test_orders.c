@@ -434,9 +434,9 @@ START_TEST(adaptive_rule_by_hand)
     ck_assert_int_eq(feedback_init(g, 3, fb), 0);
     ck_assert_int_eq(feedback_count(g, fb), 2); /* h.fb.h.d1 and o.fb.h, not h.fb.in */
     const int e = g->params[param_index(g, "o.w.h")].edge;
-    char name[64];
-    feedback_name(g, e, name, sizeof name);
+    char *name = feedback_name(g, e);
     ck_assert_str_eq(name, "o.fb.h");
+    trl_free(name);
     ck_assert_int_eq(feedback_edge(g, "h.fb.h.d1"), g->params[param_index(g, "h.w.h.d1")].edge);
     trl_real *before = params_new(g), *after = params_new(g);
     const size_t off = g->params[g->edges[e].param].offset;

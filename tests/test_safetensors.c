@@ -1191,11 +1191,26 @@ START_TEST(test_write_onto_folder)
     tpath(path, sizeof path, "onto/target");
     ck_assert_int_eq(mkdir(path, 0777), 0);
     ck_assert_int_eq(st_write(path, wtensor, 1, NULL, &err), -1);
-    ck_assert_msg(has_error(&err, NULL, "cannot rename", strerror(EISDIR)), "%s",
-                  errors_text(&err));
+    ck_assert_msg(has_error(&err, NULL, "is a folder", NULL), "%s", errors_text(&err));
     ck_assert_int_eq(count_entries(dir), 1);
     ck_assert_int_eq(count_entries(path), 0);
     remove_tree(dir);
+}
+END_TEST
+
+/* A device is written in place: /dev/full reports the full disk, /dev/null
+ * takes everything, and neither is replaced by a file. */
+START_TEST(test_write_to_devices)
+{
+    struct trl_errors err;
+    struct stat st;
+    ck_assert_int_eq(st_write("/dev/full", wtensor, 1, NULL, &err), -1);
+    ck_assert_msg(has_error(&err, NULL, "cannot write", strerror(ENOSPC)), "%s", errors_text(&err));
+    ck_assert_int_eq(stat("/dev/full", &st), 0);
+    ck_assert(S_ISCHR(st.st_mode));
+    ck_assert_int_eq(st_write("/dev/null", wtensor, 1, NULL, &err), 0);
+    ck_assert_int_eq(stat("/dev/null", &st), 0);
+    ck_assert(S_ISCHR(st.st_mode));
 }
 END_TEST
 
@@ -1393,6 +1408,7 @@ static Suite *safetensors_suite(void)
     tcase_add_test(tc, test_write_missing_folder);
     tcase_add_test(tc, test_write_read_only_folder);
     tcase_add_test(tc, test_write_onto_folder);
+    tcase_add_test(tc, test_write_to_devices);
     tcase_add_test(tc, test_write_fails_midway);
     tcase_add_test(tc, test_write_replaces_on_success);
     tcase_add_test(tc, test_write_bad_input);

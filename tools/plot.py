@@ -63,7 +63,17 @@ def save(fig, prefix):
     if folder and not os.path.isdir(folder):
         fail(f"{prefix}: folder {folder} does not exist")
     for ext in ("png", "svg"):
-        fig.savefig(f"{prefix}.{ext}", dpi=200 if ext == "png" else None)
+        # written to a temporary name in the same folder, then renamed: a
+        # failure leaves the old figure (or none), never a partial one
+        path = f"{prefix}.{ext}"
+        tmp = f"{path}.tmp.{os.getpid()}"
+        try:
+            fig.savefig(tmp, dpi=200 if ext == "png" else None, format=ext)
+            os.replace(tmp, path)
+        except OSError as e:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            fail(f"{path}: cannot write: {e.strerror}")
     print(f"wrote {prefix}.png and {prefix}.svg", file=sys.stderr)
 
 

@@ -2,6 +2,7 @@
 #include <malloc.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "tools/cli.h"
 #include "trellis.h"
@@ -35,6 +36,29 @@ static void keep_freed_memory(void)
     mallopt(M_TRIM_THRESHOLD, -1);
 }
 
+/* An output (-o/--output FILE) that is one of the files the command reads
+ * would replace its own input: refused before anything runs (exit status
+ * 1), whichever command it is. args are the command's arguments. */
+static int output_is_an_input(const char *cmd, int argc, char **args)
+{
+    for (int i = 0; i + 1 < argc; i++) {
+        struct stat out, in;
+        if (strcmp(args[i], "-o") && strcmp(args[i], "--output")) continue;
+        if (stat(args[i + 1], &out) || !S_ISREG(out.st_mode)) continue;
+        for (int j = 0; j < argc; j++) {
+            if (j == i + 1 || stat(args[j], &in) || in.st_dev != out.st_dev ||
+                in.st_ino != out.st_ino)
+                continue;
+            fprintf(stderr,
+                    "%s: trellis %s: the output is also an input (%s); write it to another "
+                    "file\n",
+                    args[i + 1], cmd, args[j]);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     trl_blas_set_threads(0); /* the library's default, also for commands that load no graph */
@@ -53,7 +77,10 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     for (int i = 0; i < n_commands; i++)
-        if (strcmp(argv[1], commands[i]->name) == 0) return commands[i]->run(argc - 2, argv + 2);
+        if (strcmp(argv[1], commands[i]->name) == 0) {
+            if (output_is_an_input(argv[1], argc - 2, argv + 2)) return EXIT_INPUT;
+            return commands[i]->run(argc - 2, argv + 2);
+        }
     const char *names[sizeof commands / sizeof commands[0]];
     for (int i = 0; i < n_commands; i++) names[i] = commands[i]->name;
     fprintf(stderr, "trellis: unknown command \"%s\"%s\n\n", argv[1],

@@ -13,8 +13,6 @@
 #include "io/safetensors.h"
 #include "train/train.h"
 
-#define KEY_MAX 300
-
 static const char *optim_name(enum optim_kind k)
 {
     return k == OPTIM_ADAM ? "adam" : "sgd";
@@ -34,15 +32,10 @@ int train_checkpoint_save(const struct graph *g, const trl_real *params, const s
     const int n_fb = feedback_count(g, cfg->feedback);
     struct st_out *out =
         trl_alloc((size_t)g->n_params * 3 + (size_t)n_fb + 1, sizeof *out, TRL_MEM_MISC);
-    char(*names)[KEY_MAX] =
-        trl_alloc((size_t)g->n_params * 2 + (size_t)n_fb + 1, KEY_MAX, TRL_MEM_MISC);
-    if (!out || !names) {
-        trl_free(out);
-        trl_free(names);
-        trl_errors_add(err, NULL, "out of memory writing a checkpoint");
-        return -1;
-    }
-    int n = 0, k = 0;
+    char **names =
+        trl_alloc((size_t)g->n_params * 2 + (size_t)n_fb + 1, sizeof *names, TRL_MEM_MISC);
+    int n = 0, k = 0, rc = -1;
+    if (!out || !names) goto nomem;
     for (int p = 0; p < g->n_params; p++) {
         const struct graph_param *q = &g->params[p];
         out[n].name = q->name;
@@ -50,7 +43,8 @@ int train_checkpoint_save(const struct graph *g, const trl_real *params, const s
         out[n++].data = params + q->offset;
         if (!q->trainable) continue;
         for (int which = 0; which < 2; which++, k++) {
-            snprintf(names[k], KEY_MAX, "optim.%c.%s", which ? 'v' : 'm', q->name);
+            names[k] = trl_strprintf("optim.%c.%s", which ? 'v' : 'm', q->name);
+            if (!names[k]) goto nomem;
             out[n].name = names[k];
             set_shape(&out[n], q);
             out[n++].data = (which ? o->v : o->m) + q->offset;
@@ -58,7 +52,7 @@ int train_checkpoint_save(const struct graph *g, const trl_real *params, const s
     }
     for (int e = 0; n_fb && e < g->n_edges; e++) {
         if (!cfg->feedback[e]) continue;
-        feedback_name(g, e, names[k], KEY_MAX);
+        if (!(names[k] = feedback_name(g, e))) goto nomem;
         out[n].name = names[k++];
         set_shape(&out[n], &g->params[g->edges[e].param]);
         out[n++].data = cfg->feedback[e];
@@ -82,7 +76,12 @@ int train_checkpoint_save(const struct graph *g, const trl_real *params, const s
                           "graph",
                           g->name,
                           NULL};
-    int rc = st_write(path, out, n, meta, err);
+    rc = st_write(path, out, n, meta, err);
+    goto done;
+nomem:
+    trl_errors_add(err, NULL, "out of memory writing a checkpoint");
+done:
+    for (int i = 0; names && i < k; i++) trl_free(names[i]);
     trl_free(out);
     trl_free(names);
     return rc;
@@ -140,15 +139,19 @@ int train_checkpoint_load_all(const struct graph *g, trl_real *params, trl_real 
     struct st_file *f = st_open(path, err);
     if (!f) return -1;
     if (check_meta(f, o, next_iter, err) == 0) {
-        char name[KEY_MAX];
         for (int p = 0; p < g->n_params; p++) {
             const struct graph_param *q = &g->params[p];
             read_tensor(f, q->name, q, params + q->offset, err);
             if (!q->trainable) continue;
-            snprintf(name, sizeof name, "optim.m.%s", q->name);
-            read_tensor(f, name, q, o->m + q->offset, err);
-            snprintf(name, sizeof name, "optim.v.%s", q->name);
-            read_tensor(f, name, q, o->v + q->offset, err);
+            for (int which = 0; which < 2; which++) {
+                char *name = trl_strprintf("optim.%c.%s", which ? 'v' : 'm', q->name);
+                if (!name) {
+                    trl_errors_add(err, NULL, "out of memory reading a checkpoint");
+                    break;
+                }
+                read_tensor(f, name, q, (which ? o->v : o->m) + q->offset, err);
+                trl_free(name);
+            }
         }
         if (fb && feedback_read(g, f, fb, err) < 0) trl_errors_add(err, NULL, "out of memory");
     }

@@ -464,6 +464,27 @@ static int stop_anywhere(const struct train_config *c, int *stop, struct trl_err
     return 0;
 }
 
+/* After a non-finite loss or gradient at iteration it: the parameters and
+ * the optimiser are those before it (train_iteration stops before the
+ * update), so they are written as the last good checkpoint, to resume from
+ * with other settings. Online updates have changed the parameters within
+ * the iteration: the last periodic checkpoint is then the last good one. */
+static void numeric_checkpoint(const struct graph *g, const trl_real *params, const struct optim *o,
+                               const struct train_config *cfg, long it, struct trl_errors *err)
+{
+    if (err->kind != ERR_NUMERIC || !cfg->checkpoint_path || cfg->online) return;
+    struct trl_errors werr;
+    trl_errors_init(&werr, cfg->checkpoint_path);
+    if (train_checkpoint_save(g, params, o, cfg, it, cfg->checkpoint_path, &werr))
+        trl_errors_add(err, NULL, "%s: the last good checkpoint could not be written: %s",
+                       cfg->checkpoint_path, werr.n ? werr.e[0].msg : "unknown error");
+    else
+        trl_errors_add(err, NULL,
+                       "the last good state (before iteration %ld) is in the checkpoint %s", it + 1,
+                       cfg->checkpoint_path);
+    trl_errors_kind(err, ERR_NUMERIC);
+}
+
 enum train_status train_run(const struct graph *g, trl_real *params, struct optim *o,
                             const struct train_config *cfg, const struct train_source *src,
                             long start, train_callback cb, void *cb_ctx, struct trl_errors *err)
@@ -487,7 +508,10 @@ enum train_status train_run(const struct graph *g, trl_real *params, struct opti
         m.iter = it;
         int rc = train_iteration(&s, d, &m, err);
         data_free(d);
-        if (rc) goto done;
+        if (rc) {
+            numeric_checkpoint(g, params, o, cfg, it, err);
+            goto done;
+        }
         m.evaluated = src->val && cfg->eval_every > 0 &&
                       ((it + 1) % cfg->eval_every == 0 || it + 1 == cfg->iters);
         struct train_eval ev;
