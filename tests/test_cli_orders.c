@@ -126,6 +126,15 @@ START_TEST(usage_errors)
     expect((const char *const[]){"train", FX("graph.json"), "--data", FX("data.safetensors"),
                                  "--algo", "bptt", "--order", "2", "-o", tu_tmp("t.st"), NULL},
            2, "--order applies");
+    /* bench takes the rule too: a gradient of order 2 runs, a forward pass refuses it */
+    expect((const char *const[]){"bench", FX("graph.json"), "--params", FX("params.safetensors"),
+                                 "--data", FX("data.safetensors"), "--algo", "eprop", "--engine",
+                                 "reverse", "--order", "2", "--repeat", "1", NULL},
+           0, NULL);
+    expect((const char *const[]){"bench", FX("graph.json"), "--params", FX("params.safetensors"),
+                                 "--data", FX("data.safetensors"), "--algo", "run", "--order", "2",
+                                 NULL},
+           2, "apply to gradients");
     struct cli_result r = cli_run(NULL, (const char *const[]){"grad", "--help", NULL});
     ck_assert_ptr_nonnull(strstr(r.out, "--order M"));
     ck_assert_ptr_nonnull(strstr(r.out, "--feedback MODE"));

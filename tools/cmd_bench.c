@@ -37,6 +37,7 @@ struct bench_args {
     int repeat, warmup, threads, blas_threads;
     double budget; /* seconds of timed calls, 0: no limit */
     bool json, gemm, have_threads, have_blas_threads;
+    struct cli_rule rule; /* --order, --feedback */
 };
 
 /* What one call computes, with everything loaded. */
@@ -76,8 +77,13 @@ static int parse_algo(const struct bench_args *a, struct bench_job *j)
         return cli_usage_error(&cmd_bench, "--algo must be run, bptt, rtrl or eprop (got \"%s\")%s",
                                a->algo_name,
                                cli_did_you_mean(a->algo_name, algos, CLI_COUNT(algos)));
-    if (!j->is_run) return cli_grad_opts(&cmd_bench, a->algo_name, a->engine_name, &j->opt);
+    if (!j->is_run) {
+        int rc = cli_grad_opts(&cmd_bench, a->algo_name, a->engine_name, &j->opt);
+        return rc ? rc : cli_rule_opts(&cmd_bench, &a->rule, false, &j->opt, NULL);
+    }
     if (a->engine_name) return cli_usage_error(&cmd_bench, "--engine applies to --algo eprop only");
+    if (a->rule.order_seen || a->rule.feedback || a->rule.decay_seen)
+        return cli_usage_error(&cmd_bench, "--order and --feedback apply to gradients, not to run");
     return EXIT_OK;
 }
 
@@ -408,6 +414,7 @@ static int bench_main(int argc, char **argv)
         {"--json", NULL, OPT_FLAG, &a.json, NULL},
         {"--gemm", NULL, OPT_FLAG, &a.gemm, NULL},
         {"--shapes", NULL, OPT_STRING, &a.shapes, NULL},
+        CLI_RULE_OPTS(a.rule),
     };
     int rc = cli_parse(&cmd_bench, argc, argv, opts, CLI_COUNT(opts), pos, &n_pos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
@@ -426,7 +433,8 @@ const struct command cmd_bench = {
     .name = "bench",
     .run = bench_main,
     .usage = "GRAPH --params PARAMS --data DATA --algo run|bptt|rtrl|eprop "
-             "[--engine online|reverse] [--repeat N] [--warmup N] [--budget S] [--threads N] "
+             "[--engine online|reverse] [--order M] [--feedback symmetric|random] [--repeat N] "
+             "[--warmup N] [--budget S] [--threads N] "
              "[--blas-threads N] "
              "[--json]\n"
              "   or: trellis bench --gemm [--shapes MxKxN,...] [--blas-threads N] [--json]",
@@ -447,6 +455,8 @@ const struct command cmd_bench = {
             "  --data DATA       data file (with a target for a gradient)\n"
             "  --algo ALGO       run, bptt, rtrl or eprop\n"
             "  --engine ENGINE   eprop only: online (default) or reverse\n"
+            "  --order M         eprop only: m-order e-prop (SPEC 6.2; default 1)\n"
+            "  --feedback MODE   symmetric (default) or random (PARAMS' feedback matrices)\n"
             "  --repeat N        timed calls after the warm-up (default 5)\n"
             "  --warmup N        untimed calls first (default 1)\n"
             "  --budget S        stop timing once the timed calls took S seconds (at least\n"
