@@ -296,6 +296,7 @@ class Graph(Handle):
             o.cotangent, o.n_cotangent = cot.c, cot.n
         o.input_grads = 1 if input_grads else 0
         with params_of(self, params) as p, data_of(self, data) as d:
+            need_feedback(self, p, feedback)
             out = result_dict(lib, new_handle(lib, "trl_result *", "grad", self.get(), p.get(),
                                               d.get(), o))
         return out
@@ -339,6 +340,16 @@ class Graph(Handle):
         return "<trellis.Graph %r (%s): %d nodes, %d parameter tensors, %s>" % (
             self.name or self.file, self.file, len(self.nodes), len(self.param_infos),
             self.precision)
+
+
+def need_feedback(graph, p, feedback):
+    """Random and adaptive feedback read the feedback matrices of p: an
+    Error saying how to draw them when p holds none."""
+    if feedback in ("random", "adaptive") and not p.feedback_count():
+        raise Error('%s: %s feedback needs feedback matrices (n.fb.s, n.fb.s.dD) in the '
+                    'parameters and they hold none; draw them with g.init(seed, '
+                    'feedback="random") or load a file of `trellis init --feedback random`'
+                    % (graph.file, feedback))
 
 
 def _suggest(name, known):

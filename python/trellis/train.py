@@ -7,7 +7,7 @@ import time
 
 from ._handles import Handle, new_handle, params_of
 from ._lib import Error
-from .graph import _choice
+from .graph import _choice, need_feedback
 
 OPTIMIZERS = ("adam", "sgd")
 # TRL_TRAIN_CONFIG_INIT's values (trellis.h), with grad's algorithm default
@@ -106,6 +106,7 @@ class Trainer(Handle):
         progress: True, False, or None (shown in a terminal or a notebook).
         Returns "done" or "stopped"."""
         lib, graph = self.lib, self.graph
+        need_feedback(graph, self._params, self.config["feedback"])
         show = Progress() if (progress or (progress is None and Progress.wanted())) else None
         raised = []
         names = [p["name"] for p in graph.param_infos]
