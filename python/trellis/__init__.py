@@ -18,13 +18,14 @@ from ._handles import Data, Params
 from ._lib import Error
 from ._safetensors import load_safetensors, save_safetensors
 from .graph import Graph, task_info, tasks
+from .shd import shd_convert
 from .train import Trainer
 
 if os.environ.get("TRELLIS_KEEP_MEMORY", "1") != "0":
     _lib.keep_freed_memory()
 
 __all__ = ["Graph", "Error", "Data", "Params", "Trainer", "load_safetensors",
-           "save_safetensors", "tasks", "task_info", "threads", "set_threads", "version",
+           "save_safetensors", "shd_convert", "tasks", "task_info", "threads", "set_threads", "version",
            "memory_stats", "library_path", "keep_freed_memory"]
 keep_freed_memory = _lib.keep_freed_memory
 

@@ -29,6 +29,7 @@ int trl_error_countSFX(const trl_error *err);
 int trl_error_totalSFX(const trl_error *err);
 const char *trl_error_atSFX(const trl_error *err, int i, const char **path, int *line,
                             int *column);
+const char *trl_suggestSFX(const char *s, const char *const *names, int n);
 void trl_string_freeSFX(char *s);
 
 typedef struct trl_graph trl_graph;
@@ -110,6 +111,7 @@ typedef struct trl_summary {
     size_t n_trainable_values;
 } trl_summary;
 trl_status trl_graph_summarySFX(const trl_graph *g, trl_summary *out, trl_error *err);
+void trl_format_countSFX(double v, char *buf, size_t n);
 trl_status trl_graph_reportSFX(const trl_graph *g, int json, char **text, trl_error *err);
 
 typedef struct trl_op_info {
@@ -141,6 +143,8 @@ trl_status trl_params_tensorSFX(trl_params *p, const char *name, trl_tensor *out
                                 trl_error *err);
 trl_status trl_params_setSFX(trl_params *p, const char *name, const trl_real *values,
                              size_t count, trl_error *err);
+trl_status trl_params_init_feedbackSFX(trl_params *p, uint64_t seed, trl_error *err);
+int trl_params_feedback_countSFX(const trl_params *p);
 
 typedef struct trl_data trl_data;
 trl_status trl_data_loadSFX(const trl_graph *g, const char *path, unsigned flags,
@@ -179,6 +183,27 @@ typedef struct trl_random_data {
 trl_status trl_data_randomSFX(const trl_graph *g, const trl_random_data *opts, trl_data **out,
                               trl_error *err);
 
+typedef struct trl_shd_opts {
+    double dt_ms;
+    int steps;
+    const char *input;
+    int classes;
+    int loss_steps;
+    int64_t offset;
+    int64_t limit;
+} trl_shd_opts;
+typedef struct trl_shd_info {
+    int64_t file_samples;
+    int B, T, classes;
+    int64_t spikes;
+    int64_t dropped;
+    int64_t max_count;
+} trl_shd_info;
+trl_status trl_shd_convertSFX(const char *h5_path, const trl_shd_opts *opts,
+                              const char *out_path, trl_shd_info *info, trl_error *err);
+trl_status trl_data_shdSFX(const trl_graph *g, const char *h5_path, const trl_shd_opts *opts,
+                           trl_data **out, trl_shd_info *info, trl_error *err);
+
 typedef struct trl_result trl_result;
 void trl_result_freeSFX(trl_result *r);
 int trl_result_countSFX(const trl_result *r);
@@ -191,6 +216,13 @@ trl_status trl_result_saveSFX(const trl_result *r, const char *path, trl_error *
 
 trl_status trl_runSFX(const trl_graph *g, const trl_params *p, const trl_data *d,
                       trl_result **out, trl_error *err);
+
+typedef struct trl_run_opts {
+    int states;
+    int threads;
+} trl_run_opts;
+trl_status trl_run_withSFX(const trl_graph *g, const trl_params *p, const trl_data *d,
+                           const trl_run_opts *opts, trl_result **out, trl_error *err);
 
 typedef enum trl_algo { TRL_ALGO_BPTT = 0, TRL_ALGO_RTRL = 1, TRL_ALGO_EPROP = 2 } trl_algo;
 typedef enum trl_engine {
@@ -226,6 +258,16 @@ typedef struct trl_grad_stats {
 } trl_grad_stats;
 void trl_result_grad_statsSFX(const trl_result *r, trl_grad_stats *out);
 
+typedef struct trl_plan {
+    int threads;
+    int samples_held;
+    double macs_per_step;
+    double trace_bytes;
+    double history_bytes;
+} trl_plan;
+trl_status trl_plan_callSFX(const trl_graph *g, const trl_grad_opts *opts, int B, int T,
+                            trl_plan *out, trl_error *err);
+
 typedef struct trl_eval {
     double loss;
     double accuracy;
@@ -235,6 +277,7 @@ trl_status trl_evaluateSFX(const trl_graph *g, const trl_params *p, const trl_da
                            trl_eval *out, trl_error *err);
 
 typedef enum trl_optimizer { TRL_OPTIM_ADAM = 0, TRL_OPTIM_SGD = 1 } trl_optimizer;
+typedef int (*trl_reduce_fn)(void *ctx, double *values, size_t n);
 
 typedef struct trl_train_config {
     trl_grad_opts grad;
@@ -247,6 +290,10 @@ typedef struct trl_train_config {
     double rate_target_hz, rate_weight;
     long eval_every, checkpoint_every;
     const char *checkpoint_path;
+    int shard, n_shards;
+    trl_reduce_fn reduce;
+    void *reduce_ctx;
+    double feedback_decay;
 } trl_train_config;
 
 typedef struct trl_train_metrics {
@@ -317,8 +364,31 @@ const trl_compare_item *trl_compare_item_atSFX(const trl_compare *c, trl_compare
                                                int i);
 double trl_compare_mean_zSFX(const trl_compare *c, int node);
 
+typedef struct trl_sweep_stack {
+    const char *kind;
+    int depth, width;
+    int skip;
+    int T, batch;
+} trl_sweep_stack;
+int trl_sweep_kind_knownSFX(const char *kind);
+trl_status trl_sweep_buildSFX(const trl_sweep_stack *s, uint64_t seed, trl_graph **g,
+                              trl_params **p, trl_data **d, trl_error *err);
+
+typedef struct trl_output trl_output;
+trl_status trl_output_openSFX(const char *path, trl_output **out, trl_error *err);
+FILE *trl_output_streamSFX(trl_output *o);
+trl_status trl_output_commitSFX(trl_output *o, trl_error *err);
+void trl_output_abortSFX(trl_output *o);
+
 int trl_threadsSFX(void);
 void trl_set_threadsSFX(int n);
+
+typedef struct trl_blas_info {
+    const char *config;
+    int threads, procs;
+} trl_blas_info;
+void trl_blas_get_infoSFX(trl_blas_info *out);
+void trl_blas_set_threadsSFX(int n);
 
 enum {
     TRL_MEMORY_MISC = 0, TRL_MEMORY_PARAMS = 1, TRL_MEMORY_STATE = 2, TRL_MEMORY_HISTORY = 3,
@@ -342,4 +412,5 @@ trl_status trl_time_gemmSFX(int m, int k, int n, double budget, trl_gemm_timing 
 DATA_TARGET = 1
 DATA_STREAM = 2
 COMPARE_MAX = 4
+SHD_CHANNELS = 700
 MEMORY_KINDS = ("misc", "params", "state", "history", "trace")  # TRL_MEMORY_MISC...

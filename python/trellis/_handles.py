@@ -170,32 +170,50 @@ class Params(Handle):
         self.graph = graph
 
     def set(self, values):
+        """Fills every parameter tensor from values, and the feedback
+        matrices (n.fb.s, SPEC 6.3) that values holds."""
         g, lib = self.graph, self.lib
         infos = g.param_infos
         missing = [i for i in infos if i["name"] not in values]
-        unknown = [k for k in values if k not in g.param_index]
+        unknown = [k for k in values if k not in g.param_index and k not in g.feedback_index]
         if missing or unknown:
             raise Error("parameters: " + "; ".join(
                 ["%s: missing, expected shape %s" % (i["name"], fmt_shape(i["shape"]))
                  for i in missing] +
-                ["%s: not a parameter of the graph%s" % (k, g.suggest_param(k))
-                 for k in unknown]))
+                ["%s: not a parameter or feedback matrix of the graph%s"
+                 % (k, g.suggest_param(k)) for k in unknown]))
         ptr = self.get()
-        for info in infos:
+        fbs = [g.feedback_infos[g.feedback_index[k]] for k in values if k in g.feedback_index]
+        for info in infos + fbs:
             name = info["name"]
             a = as_real(lib, name, values[name], shape=info["shape"])
             lib.call("params_set", ptr, name.encode(),
                      lib.ffi.cast(lib.real + " *", a.ctypes.data), a.size)
         return self
 
+    def feedback_count(self):
+        """Feedback matrices held."""
+        return self.lib.params_feedback_count(self.get())
+
     def to_dict(self):
-        """{name: array}, copies in the precision's dtype."""
+        """{name: array}, copies in the precision's dtype: every parameter
+        tensor, then the feedback matrices held."""
         lib = self.lib
         block = np.frombuffer(lib.ffi.buffer(lib.params_values(self.get()),
                                              lib.params_size(self.ptr) * lib.dtype.itemsize),
                               dtype=lib.dtype)
-        return {i["name"]: block[i["offset"]:i["offset"] + i["count"]].reshape(i["shape"]).copy()
-                for i in self.graph.param_infos}
+        out = {i["name"]: block[i["offset"]:i["offset"] + i["count"]].reshape(i["shape"]).copy()
+               for i in self.graph.param_infos}
+        if self.feedback_count():
+            t = lib.ffi.new("trl_tensor *")
+            err = lib.error_new()
+            try:
+                for info in self.graph.feedback_infos:  # the ones held
+                    if lib.params_tensor(self.ptr, info["name"].encode(), t, err) == 0:
+                        out[info["name"]] = tensor_array(lib, t, None).copy()
+            finally:
+                lib.error_free(err)
+        return out
 
 
 def params_of(graph, params):

@@ -50,6 +50,8 @@ class Graph(Handle):
         self.param_infos = [self._param(i) for i in range(info.n_params)]
         self.param_index = {p["name"]: i for i, p in enumerate(self.param_infos)}
         self.trainable = [p["name"] for p in self.param_infos if p["trainable"]]
+        self.feedback_infos = [self._feedback(e) for e in self.edges()]
+        self.feedback_index = {f["name"]: i for i, f in enumerate(self.feedback_infos)}
 
     # ---- making one ----
 
@@ -113,6 +115,12 @@ class Graph(Handle):
                 "shape": (p.rows, p.cols) if p.ndim == 2 else (p.rows,),
                 "offset": p.offset, "count": p.count, "trainable": bool(p.trainable)}
 
+    def _feedback(self, e):
+        """The feedback matrix an edge may have (SPEC 6.3): {name, shape, edge}."""
+        name = "%s.fb.%s" % (e["to"], e["from"]) + (".d%d" % e["delay"] if e["delay"] else "")
+        return {"name": name, "shape": self.param_infos[self.param_index[e["param"]]]["shape"],
+                "param": e["param"]}
+
     def node(self, id):
         """The node of that id: {id, op, size, state, params, ...}."""
         for n in self.nodes:
@@ -135,7 +143,7 @@ class Graph(Handle):
         return out
 
     def suggest_param(self, name):
-        return _suggest(name, list(self.param_index))
+        return _suggest(name, list(self.param_index) + list(self.feedback_index))
 
     # ---- validate, init ----
 
@@ -159,13 +167,15 @@ class Graph(Handle):
         """{name: array} for every parameter tensor (SPEC sections 1, 3):
         weights ~ Normal(0, gain^2 / from.size), no_self diagonals 0, biases
         0; the same values as `trellis init --seed SEED`. feedback="random"
-        (SPEC 6.3) also draws feedback matrices, where the library has them."""
-        if feedback not in (None, "symmetric"):
-            _choice("feedback", feedback, (None, "symmetric", "random"))
-            raise Error("random feedback matrices are not available in this version of the "
-                        "library (%s)" % self.lib.string(self.lib.version()))
+        (SPEC 6.3) also draws a feedback matrix "n.fb.s[.dD]" for every edge
+        whose source is not an input, as `trellis init --feedback random`
+        does: pass the dict to grad(feedback="random") or to training with
+        feedback "random" or "adaptive"."""
+        _choice("feedback", feedback, (None, "symmetric", "random"))
         with Params(self) as p:
             self.lib.call("params_init", p.get(), int(seed))
+            if feedback == "random":
+                self.lib.call("params_init_feedback", p.get(), int(seed))
             return p.to_dict()
 
     def params(self, params):
@@ -227,15 +237,27 @@ class Graph(Handle):
                                        opts)) as d:
             return d.arrays(self.inputs + ["target", "mask"])
 
+    def shd_data(self, h5_path, dt_ms, steps, classes=0, loss_steps=0, offset=0, limit=0):
+        """Samples of a Spiking Heidelberg Digits (or SSC) HDF5 file as data
+        of this graph (one input node of size 700): ({input id, "target",
+        "mask": array}, info), info as trellis.shd_convert's; the options
+        as trellis.shd_convert's."""
+        from .shd import shd_data
+        return shd_data(self, h5_path, dt_ms, steps, classes, loss_steps, offset, limit)
+
     # ---- run, grad, evaluate ----
 
-    def run(self, params, data):
+    def run(self, params, data, states=False, threads=0):
         """A forward pass: {output id: z [B, T, size]} and "loss" (a float)
-        when the graph has a loss and the data a target."""
+        when the graph has a loss and the data a target. states=True adds
+        every node's state variables after each step, "ID.NAME" [B, T, size]
+        ("lif.v", "alif.a"; the names are in node(id)["state"])."""
         lib = self.lib
+        o = lib.ffi.new("trl_run_opts *")
+        o.states, o.threads = 1 if states else 0, int(threads)
         with params_of(self, params) as p, data_of(self, data) as d:
-            return result_dict(lib, new_handle(lib, "trl_result *", "run", self.get(), p.get(),
-                                               d.get()))
+            return result_dict(lib, new_handle(lib, "trl_result *", "run_with", self.get(),
+                                               p.get(), d.get(), o))
 
     def grad_opts(self, algo="eprop", engine=None, order=1, feedback="symmetric", threads=0,
                   check=True):
@@ -256,7 +278,9 @@ class Graph(Handle):
     def grad(self, params, data, algo="eprop", engine=None, order=1, feedback="symmetric",
              cotangent=None, input_grads=False, threads=0):
         """dL/dtheta by algo ("bptt", "rtrl" or "eprop"; engine "online" or
-        "reverse" for eprop; order: m-order e-prop; feedback: SPEC 6.3):
+        "reverse" for eprop; order: m-order e-prop, SPEC 6.2, 1 for deep
+        e-prop; feedback: SPEC 6.3, "symmetric" or "random", which uses the
+        feedback matrices of params, from init(feedback="random")):
         {trainable name: array} and "loss" (a float).
 
         cotangent={output id: dL/dy [B, T, size]} gives the gradient of a loss
@@ -272,6 +296,7 @@ class Graph(Handle):
             o.cotangent, o.n_cotangent = cot.c, cot.n
         o.input_grads = 1 if input_grads else 0
         with params_of(self, params) as p, data_of(self, data) as d:
+            need_feedback(self, p, feedback)
             out = result_dict(lib, new_handle(lib, "trl_result *", "grad", self.get(), p.get(),
                                               d.get(), o))
         return out
@@ -315,6 +340,16 @@ class Graph(Handle):
         return "<trellis.Graph %r (%s): %d nodes, %d parameter tensors, %s>" % (
             self.name or self.file, self.file, len(self.nodes), len(self.param_infos),
             self.precision)
+
+
+def need_feedback(graph, p, feedback):
+    """Random and adaptive feedback read the feedback matrices of p: an
+    Error saying how to draw them when p holds none."""
+    if feedback in ("random", "adaptive") and not p.feedback_count():
+        raise Error('%s: %s feedback needs feedback matrices (n.fb.s, n.fb.s.dD) in the '
+                    'parameters and they hold none; draw them with g.init(seed, '
+                    'feedback="random") or load a file of `trellis init --feedback random`'
+                    % (graph.file, feedback))
 
 
 def _suggest(name, known):

@@ -36,7 +36,8 @@ class _Graph(torch.autograd.Function):
         g, dtype = module.graph, module.dtype
         xs, ps = tensors[:len(input_ids)], tensors[len(input_ids):]
         arrays = {k: _numpy(x, dtype, k) for k, x in zip(input_ids, xs)}
-        params = params_of(g, {n: _numpy(p, dtype, n) for n, p in zip(module.names, ps)})
+        values = {n: _numpy(p, dtype, n) for n, p in zip(module.names, ps)}
+        params = params_of(g, dict(values, **module.feedback_matrices))
         data = data_of(g, arrays)
         out = g.run(params, data)
         ctx.state = (module, params, data, input_ids, [x.dtype for x in xs])
@@ -66,13 +67,16 @@ class _Graph(torch.autograd.Function):
 class Module(torch.nn.Module):
     """The graph g as a module whose parameters are the graph's tensors.
 
-    params: {name: array} (default g.init(seed)); algo, engine, order,
-    feedback: the gradient backward computes (Graph.grad's options);
-    threads: per call (0: the process default). m.param(name) is the
-    Parameter of a SPEC name ("lif.w.in"); frozen edges' tensors are
-    Parameters that do not require grad. m.parameters() is what an
-    optimiser takes; m.params() gives {name: array} back for g.run,
-    g.grad or save_safetensors."""
+    params: {name: array} (default g.init(seed), with feedback matrices
+    when feedback is "random"); algo, engine, order (m-order e-prop),
+    feedback ("symmetric" or "random": the feedback matrices n.fb.s of
+    params, kept fixed in m.feedback_matrices): the gradient backward
+    computes (Graph.grad's options); threads: per call (0: the process
+    default). m.param(name) is the Parameter of a SPEC name ("lif.w.in");
+    frozen edges' tensors are Parameters that do not require grad.
+    m.parameters() is what an optimiser takes; m.params() gives
+    {name: array} back (feedback matrices included) for g.run, g.grad or
+    save_safetensors."""
 
     def __init__(self, g, params=None, algo="eprop", engine=None, order=1,
                  feedback="symmetric", threads=0, seed=0):
@@ -82,10 +86,14 @@ class Module(torch.nn.Module):
         self.feedback, self.threads = feedback, threads
         self.dtype = _DTYPES[g.precision]
         if params is None:
-            params = g.init(seed=seed)
+            params = g.init(seed=seed, feedback="random" if feedback == "random" else None)
         with params_of(g, params) as p:  # checked by the library: names, shapes, values
+            if feedback == "random" and not p.feedback_count():
+                raise Error('feedback="random" needs feedback matrices (n.fb.s) in params: '
+                            'draw them with g.init(seed, feedback="random")')
             values = p.to_dict()
         self.names = [i["name"] for i in g.param_infos]
+        self.feedback_matrices = {k: v for k, v in values.items() if k in g.feedback_index}
         self._index = {n: k for k, n in enumerate(self.names)}
         self.tensors = torch.nn.ParameterList(
             torch.nn.Parameter(torch.from_numpy(values[i["name"]]),
@@ -99,8 +107,10 @@ class Module(torch.nn.Module):
         return self.tensors[self._index[name]]
 
     def params(self):
-        """{name: array}: copies of the parameters now."""
-        return {n: t.detach().numpy().copy() for n, t in zip(self.names, self.tensors)}
+        """{name: array}: copies of the parameters now, and the feedback matrices."""
+        out = {n: t.detach().numpy().copy() for n, t in zip(self.names, self.tensors)}
+        out.update((k, v.copy()) for k, v in self.feedback_matrices.items())
+        return out
 
     def forward(self, inputs):
         """inputs {input id: tensor [B, T, size]} -> {output id: tensor}."""

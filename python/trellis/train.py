@@ -7,11 +7,12 @@ import time
 
 from ._handles import Handle, new_handle, params_of
 from ._lib import Error
-from .graph import _choice
+from .graph import _choice, need_feedback
 
 OPTIMIZERS = ("adam", "sgd")
 # TRL_TRAIN_CONFIG_INIT's values (trellis.h), with grad's algorithm default
-DEFAULTS = dict(algo="eprop", engine=None, order=1, feedback="symmetric", threads=0,
+DEFAULTS = dict(algo="eprop", engine=None, order=1, feedback="symmetric", feedback_decay=0.0,
+                threads=0,
                 online=False, optimizer="adam", lr=3e-3, momentum=0.9, clip=0.0, iters=200,
                 batch=32, seed=0, rate_target_hz=10.0, rate_weight=0.0, eval_every=25,
                 checkpoint_every=0, checkpoint=None)
@@ -24,10 +25,14 @@ class Trainer(Handle):
     from data held in memory (data={...} or a data file, val=... optional);
     the batches are a function of (seed, iteration), so a run resumed from
     a checkpoint (resume=PATH, or resume(PATH)) continues exactly.
-    Options (trl_train_config): algo, engine, order, feedback, threads,
-    online (update after every step), optimizer ("adam", "sgd"), lr,
-    momentum, clip, iters, batch, seed, rate_target_hz, rate_weight,
-    eval_every, checkpoint_every and checkpoint (the path)."""
+    Options (trl_train_config): algo, engine, order (m-order e-prop),
+    feedback ("symmetric", "random" or "adaptive", SPEC 6.3: the last two
+    use the feedback matrices of params, from g.init(feedback="random"),
+    and adaptive moves them with the weights: fb <- fb + dW -
+    feedback_decay * fb), feedback_decay, threads, online (update after
+    every step), optimizer ("adam", "sgd"), lr, momentum, clip, iters,
+    batch, seed, rate_target_hz, rate_weight, eval_every, checkpoint_every
+    and checkpoint (the path). params() holds the feedback matrices too."""
 
     def __init__(self, graph, params, task=None, val_batch=0, data=None, val=None,
                  resume=None, **config):
@@ -51,6 +56,7 @@ class Trainer(Handle):
         cfg.iters, cfg.batch, cfg.seed = int(c["iters"]), int(c["batch"]), int(c["seed"])
         cfg.rate_target_hz, cfg.rate_weight = c["rate_target_hz"], c["rate_weight"]
         cfg.eval_every, cfg.checkpoint_every = int(c["eval_every"]), int(c["checkpoint_every"])
+        cfg.feedback_decay = c["feedback_decay"]  # one process: shard, n_shards, reduce unset
         path = lib.ffi.new("char[]", os.fsencode(c["checkpoint"])) if c["checkpoint"] \
             else lib.ffi.NULL
         cfg.checkpoint_path = path
@@ -87,7 +93,7 @@ class Trainer(Handle):
         return self.lib.trainer_iteration(self.get())
 
     def params(self):
-        """The parameters now: {name: array} (copies)."""
+        """The parameters now: {name: array} (copies), feedback matrices included."""
         return self._params.to_dict()
 
     def run(self, callback=None, progress=None):
@@ -100,6 +106,7 @@ class Trainer(Handle):
         progress: True, False, or None (shown in a terminal or a notebook).
         Returns "done" or "stopped"."""
         lib, graph = self.lib, self.graph
+        need_feedback(graph, self._params, self.config["feedback"])
         show = Progress() if (progress or (progress is None and Progress.wanted())) else None
         raised = []
         names = [p["name"] for p in graph.param_infos]

@@ -17,9 +17,9 @@ pytestmark = pytest.mark.skipif(shutil.which("cc") is None, reason="needs a C co
 
 
 def header_ffi(precision, tmp_path):
-    inc = tmp_path / "inc"  # cffi knows size_t and the fixed-width integers itself
+    inc = tmp_path / "inc"  # cffi knows size_t, the fixed-width integers and FILE itself
     inc.mkdir(exist_ok=True)
-    for h in ("stddef.h", "stdint.h"):
+    for h in ("stddef.h", "stdint.h", "stdio.h"):
         (inc / h).write_text("")
     flags = ["-DTRL_F64"] if precision == "float64" else []
     text = subprocess.run(["cc", "-E", "-P", "-nostdinc", "-I", str(inc)] + flags +
@@ -65,7 +65,9 @@ def macros():
 def test_constants_match_the_header():
     m = macros()
     assert int(m["TRL_DATA_TARGET"].rstrip("u")) == _cdefs.DATA_TARGET
+    assert int(m["TRL_DATA_STREAM"].split()[0].rstrip("u")) == _cdefs.DATA_STREAM
     assert int(m["TRL_COMPARE_MAX"]) == _cdefs.COMPARE_MAX
+    assert int(m["TRL_SHD_CHANNELS"]) == _cdefs.SHD_CHANNELS
     lib = _lib.load()
     kinds = [getattr(lib.lib, "TRL_MEMORY_" + k.upper()) for k in _cdefs.MEMORY_KINDS]
     assert kinds == list(range(lib.lib.TRL_MEMORY_KINDS))
@@ -78,10 +80,11 @@ def test_trainer_defaults_are_the_headers(tmp_path):
     src.write_text('#include <stdio.h>\n#include "trellis.h"\nint main(void) {\n'
                    "  trl_train_config c = TRL_TRAIN_CONFIG_INIT;\n"
                    '  printf("%d %d %d %d %d %.17g %.17g %.17g %ld %d %llu %.17g %.17g %ld %ld '
-                   '%d\\n", c.grad.engine, c.grad.order, c.grad.feedback, c.grad.threads, '
+                   '%d %.17g %d\\n", c.grad.engine, c.grad.order, c.grad.feedback, c.grad.threads, '
                    "c.online, c.lr, c.momentum, c.clip, c.iters, c.batch, "
                    "(unsigned long long)c.seed, c.rate_target_hz, c.rate_weight, c.eval_every, "
-                   "c.checkpoint_every, c.checkpoint_path == NULL);\n  return 0;\n}\n")
+                   "c.checkpoint_every, c.checkpoint_path == NULL, c.feedback_decay, "
+                   "c.n_shards <= 1 && c.shard == 0 && c.reduce == NULL);\n  return 0;\n}\n")
     exe = tmp_path / "d"
     subprocess.run(["cc", "-I", os.path.join(ROOT, "include"), str(src), "-o", str(exe)],
                    check=True)
@@ -96,3 +99,5 @@ def test_trainer_defaults_are_the_headers(tmp_path):
     assert [float(x) for x in v[11:13]] == [d["rate_target_hz"], d["rate_weight"]]
     assert [int(x) for x in v[13:15]] == [d["eval_every"], d["checkpoint_every"]]
     assert v[15] == "1" and d["checkpoint"] is None
+    assert float(v[16]) == d["feedback_decay"]
+    assert v[17] == "1"  # one process: the trainer leaves the data-parallel hooks unset

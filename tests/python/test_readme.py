@@ -36,6 +36,7 @@ def test_readme_example_runs(k, tmp_path):
     assert r.returncode == 0, r.stderr
     if k == 0:
         assert "dL/dx (8, 825, 40)" in r.stdout and "/nodes/0/size" in r.stdout
+        assert "random feedback: loss" in r.stdout and "alif.a (8, 825, 50)" in r.stdout
         assert (tmp_path / "grads.safetensors").exists()
     else:
         acc = float(re.search(r"validation accuracy (\S+)", r.stdout).group(1))

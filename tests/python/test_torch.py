@@ -135,3 +135,41 @@ def test_float32_backward_is_grad():
     assert loss.dtype == torch.float32 and loss.item() == pytest.approx(ref["loss"], rel=1e-5)
     for k in g.trainable:
         assert rel(m.param(k).grad.numpy(), ref[k]) <= 1e-5, k
+
+
+@pytest.mark.parametrize("engine", ["online", "reverse"])
+@pytest.mark.parametrize("order,feedback", [(2, "symmetric"), (1, "random"), (3, "random")])
+def test_backward_with_order_and_feedback_is_grad(order, feedback, engine):
+    case = "alif_adaptation"
+    g = trellis.Graph.load(fixture(case, "graph.json"), "float64")
+    p = trellis.load_safetensors(fixture(case, "params_feedback.safetensors"))
+    d = trellis.load_safetensors(fixture(case, "data.safetensors"))
+    m = tt.Module(g, params=p, algo="eprop", engine=engine, order=order, feedback=feedback)
+    assert sorted(m.params()) == sorted(p)  # the feedback matrices travel with the module
+    w = torch.linspace(-1, 1, g.node("out")["size"], dtype=torch.float64)
+
+    def any_loss(y):
+        return (torch.tanh(y) * w).sum() + torch_loss(g, y, d)
+
+    x = {k: torch.from_numpy(d[k]).requires_grad_() for k in g.inputs}
+    y = m(x)["out"]
+    any_loss(y).backward()
+    y0 = y.detach().requires_grad_()
+    cot = torch.autograd.grad(any_loss(y0), y0)[0].numpy()  # dL/dy, by torch
+    ref = g.grad(p, d, algo="eprop", engine=engine, order=order, feedback=feedback,
+                 cotangent={"out": cot}, input_grads=True)
+    for k in g.trainable:
+        assert rel(m.param(k).grad.numpy(), ref[k]) <= 1e-10, k
+    assert rel(x["in"].grad.numpy(), ref["in"]) <= 1e-10
+    deep = g.grad(p, d, algo="eprop", engine=engine, cotangent={"out": cot})
+    assert max(rel(ref[k], deep[k]) for k in g.trainable) > 1e-6  # the options mattered
+
+
+def test_random_feedback_module_draws_or_needs_matrices():
+    g = trellis.Graph.load("models/lsnn.json", "float64")
+    m = tt.Module(g, feedback="random", seed=4)
+    assert any(".fb." in k for k in m.params())
+    ref = g.init(seed=4, feedback="random")
+    assert all(np.array_equal(m.params()[k], ref[k]) for k in ref)
+    with pytest.raises(trellis.Error, match="feedback matrices"):
+        tt.Module(g, params=g.init(seed=4), feedback="random")
