@@ -805,8 +805,8 @@ START_TEST(test_cli_errors)
     char args[1024], d[512];
     tmp_path(d, sizeof d, "e.safetensors");
     ck_assert_int_eq(run_cli("data evidnce -o x.safetensors"), 2);
-    ck_assert(file_has("cli.err", "unknown task \"evidnce\"; expected one of: sine, evidence, "
-                                  "store_recall, delayed_xor"));
+    ck_assert(file_has("cli.err", "unknown task \"evidnce\"; did you mean \"evidence\"? Expected "
+                                  "one of: sine, evidence, store_recall, delayed_xor"));
     ck_assert_int_eq(run_cli("data evidence"), 2);
     ck_assert(file_has("cli.err", "-o DATA is required"));
     ck_assert_int_eq(run_cli("data -o x.safetensors"), 2);
