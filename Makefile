@@ -165,6 +165,7 @@ check: lint layers $(TESTS_f64) $(TESTS_f32) build/san-f64/trellis build/san-f32
 	@tests/check_library.sh
 	@tests/check_mpi.sh bin/trellis-f64
 	@$(MAKE) --no-print-directory python-test
+	@$(PYTHON) tests/check_readme.py
 
 # Debian's python3 (numpy, cffi, pytest, torch): python3 on PATH may be another.
 PYTHON ?= /usr/bin/python3
