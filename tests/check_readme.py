@@ -34,6 +34,10 @@ formulas, quoted error messages) are not commands.
     machine are masked on both sides before comparing: a number followed by
     a unit of time or rate (s, ms, us, ns, min, it/s, GFLOP/s, MB/s, GB/s,
     with or without a space).
+  - The quoted outputs are this machine's (x86-64 with AVX-512, OpenBLAS):
+    float32 results depend on the vector kernels' rounding, and a spiking
+    run that trains (eval's example) or a rounding-level number (compare's
+    rtrl rows) can differ on a processor without AVX-512.
   - `trellis train` in a block without quoted output runs with `--iters 10`
     when it asks for more (or gives none: 200): the README quotes no output
     for those runs and its numbers for them come from the full runs. `$ `
