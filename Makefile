@@ -195,6 +195,7 @@ check: lint layers $(FUZZERS) $(TESTS_f64) $(TESTS_f32) build/san-f64/trellis bu
 	@$(MAKE) --no-print-directory python-test
 	@tests/check_faults.sh bin/trellis-f64
 	@fuzz/run.sh check $(FUZZ_CHECK_TIME)
+	@$(PYTHON) tests/check_readme.py
 
 # Debian's python3 (numpy, cffi, pytest, torch): python3 on PATH may be another.
 PYTHON ?= /usr/bin/python3
