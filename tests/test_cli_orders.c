@@ -2,13 +2,19 @@
  * feedback (SPEC v2 section 7): grad --order M and --feedback
  * symmetric|random against the fixtures, init --feedback random, train
  * --feedback random|adaptive [--feedback-decay L] (the matrices in the
- * output), and the usage errors of options that do not apply. */
+ * output), the usage errors of options that do not apply, and validate's
+ * online trace memory per order (SPEC 6.2) against the trace plan. */
 #include <check.h>
+#include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/real.h"
+#include "engines/trace_plan.h"
 #include "io/feedback.h"
 #include "io/safetensors.h"
+#include "study/summary.h"
 #include "tests/support/cli_run.h"
 #include "tests/support/testutil.h"
 
@@ -200,6 +206,54 @@ START_TEST(init_and_train_feedback)
 }
 END_TEST
 
+/* validate --json and text: orders 1-3 of the online engine hold exactly the
+ * values the engine's plan allocates, order 1 being "eprop online". */
+START_TEST(validate_orders)
+{
+    const char *file = "models/lsnn.json";
+    struct trl_errors err;
+    trl_errors_init(&err, file);
+    struct graph *g = graph_load(file, &err);
+    ck_assert_ptr_nonnull(g);
+    struct cli_result r = cli_run(NULL, (const char *const[]){"validate", file, "--json", NULL});
+    ck_assert_int_eq(r.status, 0);
+    json_error_t je;
+    json_t *j = json_loads(r.out, 0, &je);
+    ck_assert_msg(j, "not JSON: %s", je.text);
+    json_t *orders = json_object_get(j, "eprop_online_orders");
+    ck_assert_int_eq(json_array_size(orders), 3);
+    struct cli_result t = cli_run(NULL, (const char *const[]){"validate", file, NULL});
+    ck_assert_int_eq(t.status, 0);
+    size_t prev = 0;
+    for (int k = 0; k < 3; k++) {
+        struct trace_plan *p = trace_plan_new_orders(g, TRACE_EPROP, NULL, k + 1);
+        ck_assert_ptr_nonnull(p);
+        const double want = (double)trace_plan_values(p, g);
+        json_t *o = json_array_get(orders, (size_t)k);
+        json_t *c = json_object_get(o, "online");
+        ck_assert_int_eq(json_integer_value(json_object_get(o, "order")), k + 1);
+        ck_assert_double_eq(json_real_value(json_object_get(c, "values")), want);
+        ck_assert_double_eq(json_real_value(json_object_get(c, "bytes")), want * sizeof(trl_real));
+        ck_assert(trace_plan_values(p, g) > prev); /* lsnn's recurrent edges add orders */
+        prev = trace_plan_values(p, g);
+        char name[24], v[32], line[80];
+        snprintf(name, sizeof name, "order %d", k + 1);
+        summary_human(want, v, sizeof v);
+        snprintf(line, sizeof line, "  %-14s %10s values", name, v);
+        ck_assert_msg(strstr(t.out, line), "validate lacks \"%s\":\n%s", line, t.out);
+        trace_plan_free(p);
+    }
+    json_t *order1 = json_object_get(json_array_get(orders, 0), "online");
+    json_t *eprop = json_object_get(json_object_get(j, "memory_per_sample"), "eprop");
+    ck_assert_double_eq(json_real_value(json_object_get(order1, "values")),
+                        json_real_value(json_object_get(eprop, "values")));
+    json_decref(j);
+    cli_result_free(&r);
+    cli_result_free(&t);
+    graph_free(g);
+}
+END_TEST
+
 int main(void)
 {
     if (tu_tmp_init("cli-orders")) return 1;
@@ -210,6 +264,7 @@ int main(void)
     tcase_add_test(tc, grad_order_and_feedback);
     tcase_add_test(tc, usage_errors);
     tcase_add_test(tc, init_and_train_feedback);
+    tcase_add_test(tc, validate_orders);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_NOFORK);
