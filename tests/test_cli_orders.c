@@ -6,6 +6,7 @@
  * online trace memory per order (SPEC 6.2) against the trace plan. */
 #include <check.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,6 +207,98 @@ START_TEST(init_and_train_feedback)
 }
 END_TEST
 
+/* The cosine of two gradient files over every tensor but "loss". */
+static double file_cosine(const char *a_path, const char *b_path)
+{
+    struct trl_errors err;
+    trl_errors_init(&err, a_path);
+    struct st_file *a = st_open(a_path, &err), *b = st_open(b_path, &err);
+    ck_assert(a && b);
+    double ab = 0, aa = 0, bb = 0;
+    for (int i = 0; i < b->n; i++) {
+        const struct st_tensor *tb = &b->tensors[i], *ta = st_find(a, tb->name);
+        if (strcmp(tb->name, "loss") == 0) continue;
+        ck_assert_msg(ta && ta->count == tb->count, "%s: %s missing", a_path, tb->name);
+        trl_real *x = malloc(ta->count * sizeof *x + 1), *y = malloc(tb->count * sizeof *y + 1);
+        st_read_real(ta, x);
+        st_read_real(tb, y);
+        for (size_t k = 0; k < ta->count; k++)
+            ab += x[k] * y[k], aa += x[k] * x[k], bb += y[k] * y[k];
+        free(x);
+        free(y);
+    }
+    st_close(a);
+    st_close(b);
+    return ab / sqrt(aa * bb);
+}
+
+/* compare --order 1,2 --feedback symmetric,random: four gradients, named by
+ * order and feedback, whose network cosines to bptt are those of the grad
+ * fixtures (order 2, random feedback) against the exact gradient. */
+START_TEST(compare_orders_and_feedback)
+{
+    struct cli_result r =
+        cli_run(NULL, (const char *const[]){"compare", FX("graph.json"), "--params",
+                                            FX("params_feedback.safetensors"), "--data",
+                                            FX("data.safetensors"), "--order", "1,2", "--feedback",
+                                            "symmetric,random", "--json", NULL});
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    json_error_t je;
+    json_t *j = json_loads(r.out, 0, &je);
+    ck_assert_msg(j, "not JSON: %s", je.text);
+    static const char *const names[] = {"eprop", "eprop random", "eprop order 2",
+                                        "eprop order 2 random"};
+    json_t *algos = json_object_get(j, "algos"), *cost = json_object_get(j, "cost");
+    ck_assert_int_eq(json_array_size(algos), 4);
+    for (int a = 0; a < 4; a++) {
+        ck_assert_str_eq(json_string_value(json_array_get(algos, (size_t)a)), names[a]);
+        json_t *c = json_array_get(cost, (size_t)a + 1); /* [0]: the reference */
+        ck_assert_int_eq(json_integer_value(json_object_get(c, "order")), a < 2 ? 1 : 2);
+        ck_assert_str_eq(json_string_value(json_object_get(c, "feedback")),
+                         a % 2 ? "random" : "symmetric");
+    }
+    json_t *total = json_object_get(json_object_get(j, "total"), "algos");
+    const char *exact = tu_fixture("alif_adaptation", "grad_exact.safetensors");
+    char *exact_path = strdup(exact);
+    const struct {
+        const char *algo, *file;
+    } want[] = {{"eprop order 2", "grad_eprop_order2.safetensors"},
+                {"eprop random", "grad_eprop_feedback.safetensors"},
+                {"eprop", "grad_eprop.safetensors"}};
+    for (int k = 0; k < 3; k++) {
+        double got =
+            json_real_value(json_object_get(json_object_get(total, want[k].algo), "cosine"));
+        double cos = file_cosine(tu_fixture("alif_adaptation", want[k].file), exact_path);
+        ck_assert_msg(fabs(got - cos) <= (TOL < 1 ? 1e-6 : 1e-2), "%s: cosine %.9g, fixtures %.9g",
+                      want[k].algo, got, cos);
+    }
+    free(exact_path);
+    json_decref(j);
+    cli_result_free(&r);
+    const char *base[] = {"compare", FX("graph.json"),      "--params", FX("params.safetensors"),
+                          "--data",  FX("data.safetensors")};
+#define COMPARE(...)                                                                               \
+    (const char *const[]){base[0], base[1], base[2], base[3], base[4], base[5], __VA_ARGS__, NULL}
+    expect(COMPARE("--feedback", "random"), 1, "init GRAPH --seed N --feedback");
+    expect(COMPARE("--algos", "rtrl", "--order", "2"), 2, "--order applies to eprop only");
+    expect(COMPARE("--order", "1,2,3,4,5"), 2, "at most 4 gradients");
+    expect(COMPARE("--algos", "eprop,rtrl", "--order", "1,2", "--feedback", "symmetric,random"), 2,
+           "at most 4 gradients");
+    expect(COMPARE("--order", "0"), 2, "--order takes");
+    expect(COMPARE("--order", "2,x"), 2, "--order takes");
+    expect(COMPARE("--feedback", "adaptive"), 2, "training rule");
+    expect(COMPARE("--feedback", "random,random"), 2, "--feedback takes");
+#undef COMPARE
+    r = cli_run(NULL, (const char *const[]){"compare", "--help", NULL});
+    ck_assert_ptr_nonnull(strstr(r.out, "--order LIST"));
+    ck_assert_ptr_nonnull(strstr(r.out, "--feedback LIST"));
+    cli_result_free(&r);
+    r = cli_run(NULL, (const char *const[]){"sweep", "--help", NULL});
+    ck_assert_ptr_nonnull(strstr(r.out, "--order LIST"));
+    cli_result_free(&r);
+}
+END_TEST
+
 /* validate --json and text: orders 1-3 of the online engine hold exactly the
  * values the engine's plan allocates, order 1 being "eprop online". */
 START_TEST(validate_orders)
@@ -265,6 +358,7 @@ int main(void)
     tcase_add_test(tc, usage_errors);
     tcase_add_test(tc, init_and_train_feedback);
     tcase_add_test(tc, validate_orders);
+    tcase_add_test(tc, compare_orders_and_feedback);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_NOFORK);
