@@ -108,6 +108,7 @@ typedef struct trl_summary {
     double forward_macs;
     trl_algo_cost bptt, rtrl, eprop_online, eprop_reverse;
     size_t n_trainable_values;
+    trl_algo_cost eprop_online_order[3];
 } trl_summary;
 trl_status trl_graph_summarySFX(const trl_graph *g, trl_summary *out, trl_error *err);
 trl_status trl_graph_reportSFX(const trl_graph *g, int json, char **text, trl_error *err);
