@@ -303,6 +303,38 @@ START_TEST(compare_orders_and_feedback)
 }
 END_TEST
 
+/* sweep --order 1,10 on stacks of T = 10: rows "eprop" and "eprop order 10",
+ * the latter exact (order >= T), so its network cosine is 1. */
+START_TEST(sweep_orders)
+{
+    const char *out = tu_tmp("sweep.csv");
+    expect((const char *const[]){"sweep", "--kind", "leaky", "--depth", "2", "--width", "4",
+                                 "--seeds", "1", "--T", "10", "--order", "1,10", "-o", out, NULL},
+           0, NULL);
+    FILE *f = fopen(out, "r");
+    ck_assert_ptr_nonnull(f);
+    char line[1024];
+    int exact_rows = 0, order1_rows = 0;
+    while (fgets(line, sizeof line, f)) {
+        char *field[24], *save = NULL;
+        int n = 0;
+        for (char *t = strtok_r(line, ",", &save); t && n < 24; t = strtok_r(NULL, ",", &save))
+            field[n++] = t;
+        if (n < 13 || strcmp(field[6], "network") != 0) continue;
+        if (strcmp(field[5], "eprop order 10") == 0) {
+            exact_rows++;
+            ck_assert_double_eq_tol(strtod(field[12], NULL), 1.0, TOL < 1 ? 1e-9 : 1e-3);
+        } else {
+            ck_assert_str_eq(field[5], "eprop");
+            order1_rows++;
+        }
+    }
+    fclose(f);
+    ck_assert_int_eq(exact_rows, 2); /* stack depths 1 and 2 */
+    ck_assert_int_eq(order1_rows, 2);
+}
+END_TEST
+
 /* validate --json and text: orders 1-3 of the online engine hold exactly the
  * values the engine's plan allocates, order 1 being "eprop online". */
 START_TEST(validate_orders)
@@ -363,6 +395,7 @@ int main(void)
     tcase_add_test(tc, init_and_train_feedback);
     tcase_add_test(tc, validate_orders);
     tcase_add_test(tc, compare_orders_and_feedback);
+    tcase_add_test(tc, sweep_orders);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_NOFORK);
