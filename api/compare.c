@@ -26,6 +26,8 @@ static trl_grad_opts opts_of(struct compare_algo a)
     o.engine = a.engine == GRAD_ENGINE_ONLINE    ? TRL_ENGINE_ONLINE
                : a.engine == GRAD_ENGINE_REVERSE ? TRL_ENGINE_REVERSE
                                                  : TRL_ENGINE_DEFAULT;
+    o.order = a.order;
+    o.feedback = a.feedback ? TRL_FEEDBACK_RANDOM : TRL_FEEDBACK_SYMMETRIC;
     return o;
 }
 
@@ -80,8 +82,11 @@ TRL_API trl_status trl_compare_new(const trl_graph *g, const trl_params *p, cons
                         "a comparison needs the data in memory with a target");
     struct compare_algo internal[TRL_COMPARE_MAX];
     for (int k = 0; k < n_algos; k++) {
-        if (api_grad_check(&algos[k], e) != TRL_OK) return api_status(e);
-        internal[k] = (struct compare_algo){api_algo(algos[k].algo), api_engine(algos[k].engine)};
+        trl_real **fb = NULL;
+        if (api_grad_check(&algos[k], e) != TRL_OK || api_feedback(&algos[k], p, &fb, e) != TRL_OK)
+            return api_status(e);
+        internal[k] = (struct compare_algo){api_algo(algos[k].algo), api_engine(algos[k].engine),
+                                            algos[k].order, fb};
     }
     trl_compare *c = calloc(1, sizeof *c);
     if (!c) return api_fail(e, ERR_MEMORY, NULL, "out of memory");

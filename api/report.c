@@ -25,6 +25,9 @@ TRL_API trl_status trl_graph_summary(const trl_graph *g, trl_summary *out, trl_e
         .eprop_reverse = {1, s.history_values, s.eprop_reverse_macs},
         .n_trainable_values = s.n_trainable_values,
     };
+    _Static_assert(TRL_SUMMARY_ORDERS == SUMMARY_ORDERS, "the public and internal order counts");
+    for (int k = 0; k < TRL_SUMMARY_ORDERS; k++)
+        out->eprop_online_order[k] = cost_of(&s.eprop_order[k]);
     return TRL_OK;
 }
 

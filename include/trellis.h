@@ -248,10 +248,14 @@ typedef struct trl_algo_cost {
                              bptt and eprop reverse: history values per step and sample */
     double macs_per_step; /* per sample */
 } trl_algo_cost;
+#define TRL_SUMMARY_ORDERS 3
 typedef struct trl_summary {
     double forward_macs; /* per step and sample */
     trl_algo_cost bptt, rtrl, eprop_online, eprop_reverse;
     size_t n_trainable_values;
+    /* m-order e-prop online (SPEC 6.2): eprop_online_order[k] is order k + 1
+     * (so [0] equals eprop_online), constant in T. */
+    trl_algo_cost eprop_online_order[TRL_SUMMARY_ORDERS];
 } trl_summary;
 #define trl_graph_summary TRL_NAME(trl_graph_summary)
 TRL_API trl_status trl_graph_summary(const trl_graph *g, trl_summary *out, trl_error *err);

@@ -143,12 +143,6 @@ int compare_depths(const struct graph *g, int *depth, bool *delayed_only)
 
 /* ---- running the algorithms ---- */
 
-const char *compare_algo_label(struct compare_algo a)
-{
-    if (a.algo == GRAD_EPROP && a.engine == GRAD_ENGINE_REVERSE) return "eprop reverse";
-    return grad_algo_names[a.algo];
-}
-
 static double now_seconds(void)
 {
     struct timespec ts;
@@ -178,7 +172,7 @@ static int run_exact(const struct graph *g, const trl_real *params, const struct
                      struct compare_report *r, trl_real *grad, struct trl_errors *err)
 {
     struct grad_hooks hooks = {.z_sum = r->mean_z};
-    r->exact.algo = (struct compare_algo){GRAD_BPTT, GRAD_ENGINE_DEFAULT};
+    r->exact.algo = (struct compare_algo){GRAD_BPTT, GRAD_ENGINE_DEFAULT, 1, NULL};
     if (measure(g, params, d, &hooks, grad, &r->exact, err)) return -1;
     for (int i = 0; i < g->n_nodes; i++) r->mean_z[i] /= (double)d->B * d->T * g->nodes[i].size;
     return 0;
@@ -369,8 +363,9 @@ struct compare_report *compare_new(const struct graph *g, const trl_real *params
         ok = run_exact(g, params, d, r, exact, err) == 0;
     }
     for (int a = 0; ok && a < n_algos; a++) {
+        const struct grad_hooks hooks = {.order = algos[a].order, .feedback = algos[a].feedback};
         r->cost[a].algo = algos[a];
-        ok = measure(g, params, d, NULL, grads[a], &r->cost[a], err) == 0;
+        ok = measure(g, params, d, &hooks, grads[a], &r->cost[a], err) == 0;
     }
     if (ok) ok = fill_report(g, grads, exact, r, err) == 0;
     free_grads(grads, n_algos);

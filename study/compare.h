@@ -88,7 +88,9 @@ int compare_depths(const struct graph *g, int *depth, bool *delayed_only);
 
 struct compare_algo {
     enum grad_algo algo;
-    enum grad_engine engine; /* GRAD_ENGINE_DEFAULT: the algorithm's own */
+    enum grad_engine engine;   /* GRAD_ENGINE_DEFAULT: the algorithm's own */
+    int order;                 /* eprop: m-order e-prop (SPEC 6.2); 0 or 1: deep e-prop */
+    trl_real *const *feedback; /* per edge, borrowed (SPEC 6.3); NULL: symmetric */
 };
 
 /* One grad_compute call. */
@@ -131,8 +133,5 @@ struct compare_report *compare_new(const struct graph *g, const trl_real *params
                                    const struct data *d, const struct compare_algo *algos,
                                    int n_algos, struct trl_errors *err);
 void compare_free(struct compare_report *r);
-
-/* "bptt", "rtrl", "eprop" (online) or "eprop reverse". */
-const char *compare_algo_label(struct compare_algo a);
 
 #endif

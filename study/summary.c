@@ -7,10 +7,10 @@
 #include "core/real.h"
 #include "engines/trace_plan.h"
 
-static void plan_cost(const struct graph *g, enum trace_algo algo, double forward,
+static void plan_cost(const struct graph *g, enum trace_algo algo, int orders, double forward,
                       struct summary_cost *c)
 {
-    struct trace_plan *p = trace_plan_new(g, algo);
+    struct trace_plan *p = trace_plan_new_orders(g, algo, NULL, orders);
     c->available = p != NULL;
     if (!p) return;
     c->values = (double)trace_plan_values(p, g);
@@ -41,8 +41,11 @@ int summary_compute(const struct graph *g, struct summary *s)
     s->eprop_reverse_macs = s->forward_macs + back_pruned;
     for (int p = 0; p < g->n_params; p++)
         if (g->params[p].trainable) s->n_trainable_values += g->params[p].count;
-    plan_cost(g, TRACE_RTRL, s->forward_macs, &s->rtrl);
-    plan_cost(g, TRACE_EPROP, s->forward_macs, &s->eprop);
+    plan_cost(g, TRACE_RTRL, 1, s->forward_macs, &s->rtrl);
+    plan_cost(g, TRACE_EPROP, 1, s->forward_macs, &s->eprop);
+    s->eprop_order[0] = s->eprop;
+    for (int k = 1; k < SUMMARY_ORDERS; k++)
+        plan_cost(g, TRACE_EPROP, k + 1, s->forward_macs, &s->eprop_order[k]);
     return 0;
 }
 
@@ -145,6 +148,12 @@ void summary_print_text(const struct graph *g, const struct summary *s, FILE *f)
     fprintf(f, "  %-14s %10s values  %10sB   per step (x T)     %10s\n", "eprop reverse", v, b, m);
     print_cost_line(f, "rtrl", &s->rtrl);
     print_cost_line(f, "eprop online", &s->eprop);
+    fprintf(f, "\neprop online trace memory per order (--order M, %s):\n", "SPEC section 6.2");
+    for (int k = 0; k < SUMMARY_ORDERS; k++) {
+        char name[24];
+        snprintf(name, sizeof name, "order %d", k + 1);
+        print_cost_line(f, name, &s->eprop_order[k]);
+    }
     if (g->loss_node >= 0) print_eprop_nodes(g, f);
 }
 
@@ -153,6 +162,16 @@ static json_t *cost_json(const struct summary_cost *c)
     if (!c->available) return json_null();
     return json_pack("{s:f, s:f, s:f}", "values", c->values, "bytes", c->values * sizeof(trl_real),
                      "macs_per_step", c->macs_per_step);
+}
+
+/* [{"order": M, "online": {values, bytes, macs_per_step} or null}] (SPEC 6.2). */
+static json_t *orders_json(const struct summary *s)
+{
+    json_t *a = json_array();
+    for (int k = 0; a && k < SUMMARY_ORDERS; k++)
+        json_array_append_new(
+            a, json_pack("{s:i, s:o}", "order", k + 1, "online", cost_json(&s->eprop_order[k])));
+    return a;
 }
 
 static json_t *nodes_json(const struct graph *g)
@@ -237,7 +256,10 @@ int summary_print_json(const struct graph *g, const struct summary *s, FILE *f)
                   s->rtrl.available ? json_real(s->rtrl.macs_per_step) : json_null(), "eprop",
                   s->eprop.available ? json_real(s->eprop.macs_per_step) : json_null(),
                   "eprop_traces", g->loss_node >= 0 ? eprop_nodes_json(g) : json_array());
-    if (!root) return -1;
+    if (!root || json_object_set_new(root, "eprop_online_orders", orders_json(s))) {
+        json_decref(root);
+        return -1;
+    }
     int rc = json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     fputc('\n', f);
     json_decref(root);

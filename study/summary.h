@@ -8,6 +8,7 @@
  *                           (h and z) + size for every non-input (dL/dI):
  *                           memory grows linearly with T
  *   rtrl, eprop online      the traces of trace_plan.h, constant in T
+ *   eprop online order M    the same with M - 1 delayed crossings (SPEC 6.2)
  */
 #ifndef TRELLIS_SUMMARY_H
 #define TRELLIS_SUMMARY_H
@@ -23,6 +24,9 @@ struct summary_cost {
     double macs_per_step; /* per sample: forward + traces (+ backward for reverse) */
 };
 
+/* m-order e-prop online: orders 1..SUMMARY_ORDERS reported (SPEC 6.2). */
+#define SUMMARY_ORDERS 3
+
 struct summary {
     double forward_macs;       /* per step and sample */
     double history_values;     /* bptt / eprop reverse: values per step and sample */
@@ -30,6 +34,7 @@ struct summary {
     double eprop_reverse_macs; /* same without delayed edges backward */
     struct summary_cost rtrl, eprop;
     size_t n_trainable_values;
+    struct summary_cost eprop_order[SUMMARY_ORDERS]; /* online, order k + 1 */
 };
 
 /* Computes the numbers; 0, or -1 if out of memory. */

@@ -153,6 +153,10 @@ START_TEST(summary_and_report)
     ck_assert_int_eq(trl_graph_summary(g, &s, NULL), TRL_OK);
     ck_assert(s.forward_macs > 0 && s.rtrl.available && s.eprop_online.values > 0);
     ck_assert(s.bptt.macs_per_step > s.forward_macs);
+    ck_assert_double_eq(s.eprop_online_order[0].values, s.eprop_online.values);
+    for (int k = 1; k < TRL_SUMMARY_ORDERS; k++) /* lsnn's recurrent edges: more per order */
+        ck_assert(s.eprop_online_order[k].available &&
+                  s.eprop_online_order[k].values > s.eprop_online_order[k - 1].values);
     char *text = NULL, *json = NULL;
     ck_assert_int_eq(trl_graph_report(g, 0, &text, NULL), TRL_OK);
     ck_assert_int_eq(trl_graph_report(g, 1, &json, NULL), TRL_OK);

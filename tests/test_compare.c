@@ -290,7 +290,7 @@ static void expect_exact(const struct compare_report *r, int a, const char *what
 START_TEST(rtrl_equals_bptt)
 {
     struct randgraph_opts o = {.max_hidden = 4};
-    const struct compare_algo algos[] = {{GRAD_RTRL, GRAD_ENGINE_DEFAULT}};
+    const struct compare_algo algos[] = {{.algo = GRAD_RTRL, .engine = GRAD_ENGINE_DEFAULT}};
     for (uint64_t seed = 1; seed <= 12; seed++) {
         struct graph *g;
         struct compare_report *r = compare_random(seed * 389, &o, algos, 1, &g);
@@ -306,8 +306,8 @@ END_TEST
 START_TEST(eprop_equals_bptt_without_delays)
 {
     struct randgraph_opts o = {.max_hidden = 5, .no_delays = true};
-    const struct compare_algo algos[] = {{GRAD_EPROP, GRAD_ENGINE_ONLINE},
-                                         {GRAD_EPROP, GRAD_ENGINE_REVERSE}};
+    const struct compare_algo algos[] = {{.algo = GRAD_EPROP, .engine = GRAD_ENGINE_ONLINE},
+                                         {.algo = GRAD_EPROP, .engine = GRAD_ENGINE_REVERSE}};
     for (uint64_t seed = 1; seed <= 12; seed++) {
         struct graph *g;
         struct compare_report *r = compare_random(seed * 131, &o, algos, 2, &g);
@@ -371,7 +371,7 @@ START_TEST(groups_are_concatenations)
     struct data *d =
         data_load(g, tu_fixture("dag_skip", "data.safetensors"), DATA_TARGET_REQUIRED, &err);
     ck_assert_ptr_nonnull(d);
-    const struct compare_algo algos[] = {{GRAD_EPROP, GRAD_ENGINE_DEFAULT}};
+    const struct compare_algo algos[] = {{.algo = GRAD_EPROP, .engine = GRAD_ENGINE_DEFAULT}};
     struct compare_report *r = compare_new(g, params, d, algos, 1, &err);
     ck_assert_ptr_nonnull(r);
     trl_real *exact = grad_of(g, params, d, GRAD_BPTT), *ep = grad_of(g, params, d, GRAD_EPROP);
@@ -415,8 +415,8 @@ START_TEST(eprop_zero_on_delayed_only_and_costs)
     struct data *d = randgraph_data(g, 3, 2, 12);
     struct trl_errors err;
     trl_errors_init(&err, "hand");
-    const struct compare_algo algos[] = {{GRAD_EPROP, GRAD_ENGINE_ONLINE},
-                                         {GRAD_RTRL, GRAD_ENGINE_DEFAULT}};
+    const struct compare_algo algos[] = {{.algo = GRAD_EPROP, .engine = GRAD_ENGINE_ONLINE},
+                                         {.algo = GRAD_RTRL, .engine = GRAD_ENGINE_DEFAULT}};
     struct compare_report *r = compare_new(g, params, d, algos, 2, &err);
     ck_assert_ptr_nonnull(r);
     int late = 0;

@@ -1,5 +1,6 @@
 /* cmd_compare.c - `trellis compare GRAPH --params P --data D [--algos LIST]
- * [--engine E] [--json]`: the gradients of several algorithms against the
+ * [--engine E] [--order M,...]
+ * [--feedback symmetric,random] [--json]`: the gradients of several algorithms against the
  * exact one (bptt) on the same graph, parameters and data, per tensor, per
  * node, per depth and for the whole network, with the time and trace memory
  * of each algorithm. The metrics and the depth are defined in
@@ -52,6 +53,13 @@ static void print_metric_header(const struct table *t)
            "sign_agree");
 }
 
+/* The name of compared gradient a (-1: the reference) into buf. */
+static const char *label_of(const trl_compare *c, int a, char *buf, size_t cap)
+{
+    compare_cli_label(&trl_compare_cost_of(c, a)->algo, buf, cap);
+    return buf;
+}
+
 /* The rows of one item: its label columns on the first, one row per algorithm. */
 static void print_item(struct table *t, const char *label, const char *cols,
                        const trl_compare_item *it)
@@ -59,7 +67,8 @@ static void print_item(struct table *t, const char *label, const char *cols,
     for (int a = 0; a < t->n_algos; a++) {
         printf("  %-*s %s", t->name_w, a ? "" : label, a ? "" : cols);
         if (a) printf("%*s", (int)strlen(cols), "");
-        printf("  %-*s", t->algo_w, trl_grad_label(&trl_compare_cost_of(t->c, a)->algo));
+        char name[64];
+        printf("  %-*s", t->algo_w, label_of(t->c, a, name, sizeof name));
         print_metric_cells(t, &it->m[a]);
     }
 }
@@ -120,32 +129,34 @@ static void print_depths(struct table *t)
     }
 }
 
-static void print_cost_row(const trl_compare_cost *c, const char *note)
+static void print_cost_row(const trl_compare *c, int a, int w, const char *note)
 {
-    char tb[32], hb[32];
-    compare_cli_bytes(tb, sizeof tb, c->trace_bytes);
-    compare_cli_bytes(hb, sizeof hb, c->history_bytes);
-    printf("  %-14s %10.4f %12s %12s %14.8g%s\n", trl_grad_label(&c->algo), c->seconds, tb, hb,
-           c->loss, note);
-}
-
-static void print_costs(const trl_compare *c)
-{
-    printf("\ntime and memory (wall time of the gradient call; peak bytes allocated during it)\n");
-    printf("  %-14s %10s %12s %12s %14s\n", "algo", "seconds", "traces", "history", "loss");
-    print_cost_row(trl_compare_cost_of(c, -1), "  (reference)");
-    for (int a = 0; a < trl_compare_algo_count(c); a++)
-        print_cost_row(trl_compare_cost_of(c, a), "");
+    const trl_compare_cost *cost = trl_compare_cost_of(c, a);
+    char tb[32], hb[32], name[64];
+    compare_cli_bytes(tb, sizeof tb, cost->trace_bytes);
+    compare_cli_bytes(hb, sizeof hb, cost->history_bytes);
+    printf("  %-*s %10.4f %12s %12s %14.8g%s\n", w, label_of(c, a, name, sizeof name),
+           cost->seconds, tb, hb, cost->loss, note);
 }
 
 static int algo_width(const trl_compare *c)
 {
     int w = 4;
     for (int a = 0; a < trl_compare_algo_count(c); a++) {
-        int n = (int)strlen(trl_grad_label(&trl_compare_cost_of(c, a)->algo));
+        char name[64];
+        int n = (int)strlen(label_of(c, a, name, sizeof name));
         if (n > w) w = n;
     }
     return w;
+}
+
+static void print_costs(const trl_compare *c)
+{
+    const int w = algo_width(c) > 14 ? algo_width(c) : 14;
+    printf("\ntime and memory (wall time of the gradient call; peak bytes allocated during it)\n");
+    printf("  %-*s %10s %12s %12s %14s\n", w, "algo", "seconds", "traces", "history", "loss");
+    print_cost_row(c, -1, w, "  (reference)");
+    for (int a = 0; a < trl_compare_algo_count(c); a++) print_cost_row(c, a, w, "");
 }
 
 static int name_width(const trl_compare *c)
@@ -208,9 +219,10 @@ static json_t *item_json(const trl_graph *g, const trl_compare *c, const trl_com
     json_object_set_new(o, "tensors", json_integer(it->n_tensors));
     json_object_set_new(o, "values", json_integer((json_int_t)it->count));
     json_object_set_new(o, "norm_exact", compare_cli_json_real(it->m[0].norm_exact));
-    for (int a = 0; a < trl_compare_algo_count(c); a++)
-        json_object_set_new(by, trl_grad_label(&trl_compare_cost_of(c, a)->algo),
-                            metrics_json(&it->m[a]));
+    for (int a = 0; a < trl_compare_algo_count(c); a++) {
+        char name[64];
+        json_object_set_new(by, label_of(c, a, name, sizeof name), metrics_json(&it->m[a]));
+    }
     json_object_set_new(o, "algos", by);
     return o;
 }
@@ -227,19 +239,22 @@ static json_t *items_json(const trl_graph *g, const trl_compare *c, trl_compare_
 static json_t *cost_json(const trl_compare_cost *c)
 {
     bool reverse = !trl_grad_is_online(&c->algo);
-    return json_pack("{s:s, s:s, s:o, s:I, s:I, s:o}", "algo", trl_algo_name(c->algo.algo),
-                     "engine", reverse ? "reverse" : "online", "seconds",
-                     compare_cli_json_real(c->seconds), "trace_bytes", (json_int_t)c->trace_bytes,
-                     "history_bytes", (json_int_t)c->history_bytes, "loss",
-                     compare_cli_json_real(c->loss));
+    return json_pack(
+        "{s:s, s:s, s:i, s:s, s:o, s:I, s:I, s:o}", "algo", trl_algo_name(c->algo.algo), "engine",
+        reverse ? "reverse" : "online", "order", c->algo.order > 1 ? c->algo.order : 1, "feedback",
+        c->algo.feedback == TRL_FEEDBACK_RANDOM ? "random" : "symmetric", "seconds",
+        compare_cli_json_real(c->seconds), "trace_bytes", (json_int_t)c->trace_bytes,
+        "history_bytes", (json_int_t)c->history_bytes, "loss", compare_cli_json_real(c->loss));
 }
 
 static int print_json(const trl_graph *g, const trl_data *d, const trl_compare *c)
 {
     json_t *algos = json_array(), *cost = json_array();
     const int n_algos = trl_compare_algo_count(c);
-    for (int a = 0; a < n_algos; a++)
-        json_array_append_new(algos, json_string(trl_grad_label(&trl_compare_cost_of(c, a)->algo)));
+    for (int a = 0; a < n_algos; a++) {
+        char name[64];
+        json_array_append_new(algos, json_string(label_of(c, a, name, sizeof name)));
+    }
     for (int a = -1; a < n_algos; a++)
         json_array_append_new(cost, cost_json(trl_compare_cost_of(c, a)));
     trl_graph_info gi;
@@ -292,6 +307,15 @@ static int run_compare(const char *graph_path, const char *params_path, const ch
     trl_data *d = NULL;
     trl_compare *c = NULL;
     int status = g ? load_inputs(g, params_path, data_path, &params, &d, err) : EXIT_INPUT;
+    bool random = false;
+    for (int a = 0; a < n_algos; a++) random = random || algos[a].feedback == TRL_FEEDBACK_RANDOM;
+    if (status == EXIT_OK && random && !trl_params_feedback_count(params)) {
+        fprintf(stderr,
+                "%s: --feedback random needs feedback matrices (n.fb.s) and the file holds "
+                "none; " CLI_FEEDBACK_HINT "\n",
+                params_path);
+        status = EXIT_INPUT;
+    }
     if (status == EXIT_OK && trl_compare_new(g, params, d, algos, n_algos, &c, err) != TRL_OK)
         status = cli_fail(err);
     else if (status == EXIT_OK && as_json)
@@ -308,24 +332,27 @@ static int run_compare(const char *graph_path, const char *params_path, const ch
 
 static int compare_main(int argc, char **argv)
 {
-    const char *params_path = NULL, *data_path = NULL, *algos_list = "eprop", *engine = NULL;
+    const char *params_path = NULL, *data_path = NULL;
+    struct compare_cli_axes ax = {NULL, NULL, NULL, NULL};
     const char *pos[1];
     bool as_json = false;
     int n_pos = 1;
     const struct opt opts[] = {
         {"--params", NULL, OPT_STRING, &params_path, NULL},
         {"--data", NULL, OPT_STRING, &data_path, NULL},
-        {"--algos", NULL, OPT_STRING, &algos_list, NULL},
-        {"--engine", NULL, OPT_STRING, &engine, NULL},
+        {"--algos", NULL, OPT_STRING, &ax.algos, NULL},
+        {"--engine", NULL, OPT_STRING, &ax.engine, NULL},
+        {"--order", NULL, OPT_STRING, &ax.orders, NULL},
+        {"--feedback", NULL, OPT_STRING, &ax.feedback, NULL},
         {"--json", NULL, OPT_FLAG, &as_json, NULL},
     };
-    int rc = cli_parse(&cmd_compare, argc, argv, opts, 5, pos, &n_pos);
+    int rc = cli_parse(&cmd_compare, argc, argv, opts, CLI_COUNT(opts), pos, &n_pos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if (n_pos != 1) return cli_usage_error(&cmd_compare, "expected one GRAPH file");
     if (!params_path) return cli_usage_error(&cmd_compare, "--params PARAMS is required");
     if (!data_path) return cli_usage_error(&cmd_compare, "--data DATA is required");
     trl_grad_opts algos[TRL_COMPARE_MAX];
-    int n_algos = compare_cli_algos(&cmd_compare, algos_list, engine, algos);
+    int n_algos = compare_cli_algos(&cmd_compare, &ax, algos);
     if (n_algos < 0) return EXIT_USAGE;
     return run_compare(pos[0], params_path, data_path, algos, n_algos, as_json);
 }
@@ -334,7 +361,7 @@ const struct command cmd_compare = {
     .name = "compare",
     .run = compare_main,
     .usage = "GRAPH --params PARAMS --data DATA [--algos eprop,rtrl] [--engine online|reverse] "
-             "[--json]",
+             "[--order M,...] [--feedback symmetric,random] [--json]",
     .summary = "compare gradients of eprop/rtrl with the exact one, per tensor, node and depth",
     .help = "Computes the exact gradient (bptt) and the gradient of every algorithm of\n"
             "--algos on the same graph, parameters and data, and compares them for every\n"
@@ -359,6 +386,12 @@ const struct command cmd_compare = {
             "  --data DATA       data file with a target\n"
             "  --algos LIST      comma-separated, from bptt, rtrl, eprop (default eprop)\n"
             "  --engine ENGINE   eprop's engine: online (default) or reverse\n"
+            "  --order LIST      eprop: m-order e-prop, once per order (e.g. 1,2,3,5;\n"
+            "                    default 1; M >= T gives the exact gradient)\n"
+            "  --feedback LIST   symmetric (default), random (the n.fb.s matrices of\n"
+            "                    --params, from init --feedback random) or both: every\n"
+            "                    algorithm once per mode; the reference stays bptt with\n"
+            "                    the weights. At most 4 gradients in all\n"
             "  --json            one JSON object instead of the tables\n\n"
             "example:\n"
             "  trellis init models/skip_stack.json --seed 1 -o p.safetensors\n"

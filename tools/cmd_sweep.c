@@ -51,9 +51,11 @@ static void csv_row(const struct row_ctx *x, const char *scope, const char *node
     const trl_compare_cost *cost = trl_compare_cost_of(x->r, x->a);
     const trl_compare_cost *exact = trl_compare_cost_of(x->r, -1);
     const trl_metrics *m = &it->m[x->a];
+    char name[64];
+    compare_cli_label(&cost->algo, name, sizeof name);
     fprintf(x->f, "%s,%d,%d,%d,%d,%s,%s,%s,%d,%d,%d,%zu", x->c->stack.kind, x->c->stack.skip, x->d,
-            x->c->stack.width, x->seed, trl_grad_label(&cost->algo), scope, node, layer, it->depth,
-            it->delayed_only, it->count);
+            x->c->stack.width, x->seed, name, scope, node, layer, it->depth, it->delayed_only,
+            it->count);
     const double v[] = {m->cosine,     m->rel_err, m->norm_ratio, m->sign_agree, m->norm,
                         m->norm_exact, mean_z,     exact->loss,   cost->seconds, exact->seconds};
     for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) {
@@ -141,9 +143,12 @@ static void print_progress(const struct sweep_config *c, int d, const struct dep
 {
     fprintf(stderr, "sweep %s: depth %d/%d, %d seed%s, %.2f s; cosine", c->stack.kind, d,
             c->stack.depth, c->seeds, c->seeds > 1 ? "s" : "", s->seconds);
-    for (int a = 0; a < c->n_algos; a++)
-        fprintf(stderr, "%s %s h1 %.4f network %.4f", a ? ";" : "", trl_grad_label(&c->algos[a]),
-                s->cos_h1[a] / c->seeds, s->cos_net[a] / c->seeds);
+    for (int a = 0; a < c->n_algos; a++) {
+        char name[64];
+        compare_cli_label(&c->algos[a], name, sizeof name);
+        fprintf(stderr, "%s %s h1 %.4f network %.4f", a ? ";" : "", name, s->cos_h1[a] / c->seeds,
+                s->cos_net[a] / c->seeds);
+    }
     if (s->spiking) fprintf(stderr, "; layer rates %.0f-%.0f Hz", s->rate_min, s->rate_max);
     fprintf(stderr, "\n");
 }
@@ -289,8 +294,7 @@ static int check_range(const char *opt, int v, int lo, int hi)
     return cli_usage_error(&cmd_sweep, "%s must be from %d to %d (got %d)", opt, lo, hi, v);
 }
 
-static int check_config(struct sweep_config *c, const char *kind, const char *algos,
-                        const char *engine)
+static int check_config(struct sweep_config *c, const char *kind, const struct compare_cli_axes *ax)
 {
     if (!kind) return cli_usage_error(&cmd_sweep, "--kind leaky|lif|alif is required");
     if (!trl_sweep_kind_known(kind))
@@ -304,14 +308,15 @@ static int check_config(struct sweep_config *c, const char *kind, const char *al
     if (!rc) rc = check_range("--T", st->T, 1, TRL_SWEEP_MAX_BT);
     if (!rc) rc = check_range("--batch", st->batch, 1, TRL_SWEEP_MAX_BT / st->T);
     if (rc) return rc;
-    c->n_algos = compare_cli_algos(&cmd_sweep, algos, engine, c->algos);
+    c->n_algos = compare_cli_algos(&cmd_sweep, ax, c->algos);
     return c->n_algos < 0 ? EXIT_USAGE : 0;
 }
 
 static int sweep_main(int argc, char **argv)
 {
     struct sweep_config c = {.stack = {.depth = 8, .width = 32, .T = 50, .batch = 4}, .seeds = 3};
-    const char *kind = NULL, *algos = "eprop", *engine = NULL;
+    const char *kind = NULL;
+    struct compare_cli_axes ax = {NULL, NULL, NULL, NULL};
     bool skip = false;
     const struct opt opts[] = {
         {"--kind", NULL, OPT_STRING, &kind, NULL},
@@ -321,8 +326,9 @@ static int sweep_main(int argc, char **argv)
         {"--skip", NULL, OPT_FLAG, &skip, NULL},
         {"--T", NULL, OPT_INT, &c.stack.T, NULL},
         {"--batch", NULL, OPT_INT, &c.stack.batch, NULL},
-        {"--algos", NULL, OPT_STRING, &algos, NULL},
-        {"--engine", NULL, OPT_STRING, &engine, NULL},
+        {"--algos", NULL, OPT_STRING, &ax.algos, NULL},
+        {"--engine", NULL, OPT_STRING, &ax.engine, NULL},
+        {"--order", NULL, OPT_STRING, &ax.orders, NULL},
         {"-o", "--output", OPT_STRING, &c.out, NULL},
         {"--plot", NULL, OPT_STRING, &c.plot, NULL},
     };
@@ -330,7 +336,7 @@ static int sweep_main(int argc, char **argv)
     int rc = cli_parse(&cmd_sweep, argc, argv, opts, CLI_COUNT(opts), NULL, &n_pos);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     c.stack.skip = skip;
-    rc = check_config(&c, kind, algos, engine);
+    rc = check_config(&c, kind, &ax);
     if (rc) return rc;
     if (c.plot && (rc = plot_ready(&c)) != 0) return rc;
     rc = write_results(&c);
@@ -342,8 +348,9 @@ static int sweep_main(int argc, char **argv)
 const struct command cmd_sweep = {
     .name = "sweep",
     .run = sweep_main,
-    .usage = "--kind leaky|lif|alif [--depth D] [--width W] [--seeds S] [--skip] [--T T] "
-             "[--batch B] [--algos eprop] [--engine E] -o RESULTS.csv [--plot PREFIX]",
+    .usage =
+        "--kind leaky|lif|alif [--depth D] [--width W] [--seeds S] [--skip] [--T T] "
+        "[--batch B] [--algos eprop] [--engine E] [--order M,...] -o RESULTS.csv [--plot PREFIX]",
     .summary = "depth-scaling experiment: e-prop's gradient against the exact one per layer",
     .help = "For every stack depth d = 1..D and seed s = 1..S, builds the stack\n"
             "  in (16 channels) -> h1 -> ... -> hd -> out (readout, 2 units, mse)\n"
@@ -383,6 +390,8 @@ const struct command cmd_sweep = {
             "  --batch B       samples (default 4)\n"
             "  --algos LIST    compared with bptt: from eprop, rtrl, bptt (default eprop)\n"
             "  --engine E      eprop's engine: online (default) or reverse\n"
+            "  --order LIST    eprop: m-order e-prop, once per order (e.g. 1,2,3; the algo\n"
+            "                  column then says \"eprop order 2\"); at most 4 gradients\n"
             "  -o RESULTS.csv  output CSV (written whole at the end)\n"
             "  --plot PREFIX   then run tools/plot.py to make PREFIX.png and PREFIX.svg;\n"
             "                  plot.py is looked up in $TRELLIS_TOOLS, then in ../tools and\n"

@@ -11,11 +11,22 @@
 
 #include "tools/cli.h"
 
-/* Parses "eprop,rtrl" (names bptt, rtrl, eprop; each at most once) and the
- * --engine name (NULL: default; online or reverse, eprop only) into algos.
- * Returns the number of algorithms, or prints a usage error and returns -1. */
-int compare_cli_algos(const struct command *cmd, const char *list, const char *engine,
+/* The axes of a comparison: --algos, --engine, --order and --feedback
+ * (NULL: the default). */
+struct compare_cli_axes {
+    const char *algos;    /* "eprop,rtrl": names bptt, rtrl, eprop, each at most once */
+    const char *engine;   /* online or reverse, eprop only */
+    const char *orders;   /* "1,2,3": m-order e-prop (SPEC 6.2), eprop only */
+    const char *feedback; /* "symmetric,random" (SPEC 6.3) */
+};
+/* Every algorithm of the list, eprop once per order, each once per feedback
+ * mode, into algos (at most TRL_COMPARE_MAX). Returns the number of
+ * gradients, or prints a usage error and returns -1. */
+int compare_cli_algos(const struct command *cmd, const struct compare_cli_axes *ax,
                       trl_grad_opts algos[TRL_COMPARE_MAX]);
+/* The name of a compared gradient: trl_grad_label, then " order M" for
+ * M > 1 and " random" for random feedback ("eprop reverse order 2 random"). */
+void compare_cli_label(const trl_grad_opts *o, char *buf, size_t cap);
 /* A number for a table, right-aligned in width: "-" for NaN, "inf". */
 void compare_cli_cell(char *buf, size_t cap, double v, int digits);
 /* A number for JSON: null when not finite. New reference. */

@@ -109,6 +109,7 @@ typedef struct trl_summary {
     double forward_macs;
     trl_algo_cost bptt, rtrl, eprop_online, eprop_reverse;
     size_t n_trainable_values;
+    trl_algo_cost eprop_online_order[3];
 } trl_summary;
 trl_status trl_graph_summarySFX(const trl_graph *g, trl_summary *out, trl_error *err);
 void trl_format_countSFX(double v, char *buf, size_t n);
