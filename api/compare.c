@@ -82,6 +82,9 @@ TRL_API trl_status trl_compare_new(const trl_graph *g, const trl_params *p, cons
     struct compare_algo internal[TRL_COMPARE_MAX];
     for (int k = 0; k < n_algos; k++) {
         if (api_grad_check(&algos[k], e) != TRL_OK) return api_status(e);
+        if (algos[k].n_shards > 1)
+            return api_fail(e, ERR_ARGUMENT, NULL,
+                            "a comparison runs in one process: n_shards must be 0 or 1");
         internal[k] = (struct compare_algo){api_algo(algos[k].algo), api_engine(algos[k].engine)};
     }
     trl_compare *c = calloc(1, sizeof *c);

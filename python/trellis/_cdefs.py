@@ -205,6 +205,8 @@ typedef enum trl_feedback {
     TRL_FEEDBACK_SYMMETRIC = 0, TRL_FEEDBACK_RANDOM = 1, TRL_FEEDBACK_ADAPTIVE = 2,
 } trl_feedback;
 
+typedef int (*trl_reduce_fn)(void *ctx, double *values, size_t n);
+
 typedef struct trl_grad_opts {
     trl_algo algo;
     trl_engine engine;
@@ -214,6 +216,9 @@ typedef struct trl_grad_opts {
     const trl_tensor *cotangent;
     int n_cotangent;
     int input_grads;
+    int shard, n_shards;
+    trl_reduce_fn reduce;
+    void *reduce_ctx;
 } trl_grad_opts;
 trl_status trl_grad_checkSFX(const trl_grad_opts *opts, trl_error *err);
 int trl_grad_is_onlineSFX(const trl_grad_opts *opts);
@@ -247,6 +252,10 @@ typedef struct trl_train_config {
     double rate_target_hz, rate_weight;
     long eval_every, checkpoint_every;
     const char *checkpoint_path;
+    int shard, n_shards;
+    trl_reduce_fn reduce;
+    void *reduce_ctx;
+    double feedback_decay;
 } trl_train_config;
 
 typedef struct trl_train_metrics {
