@@ -243,9 +243,8 @@ TRL_API trl_status trl_grad(const trl_graph *tg, const trl_params *p, const trl_
     }
     double rows[2] = {0, 0}, loss = 0;
     struct data view = *d; /* sharded: this process's samples, from first */
-    int first = 0, rc = 0;
     const bool sharded = opts->n_shards > 1;
-    if (sharded && api_shard_view(g, d, opts, &view, &first, e) != TRL_OK) rc = -1;
+    int first = 0, rc = sharded && api_shard_view(g, d, opts, &view, &first, e) != TRL_OK ? -1 : 0;
     struct grad_hooks hooks = {.trace_rows = rows,
                                .order = opts->order,
                                .feedback = fb,
@@ -256,7 +255,7 @@ TRL_API trl_status trl_grad(const trl_graph *tg, const trl_params *p, const trl_
     if (!rc) rc = grad_compute_hooks(g, p->values, &view, algo, engine, &hooks, block, &loss, e);
     par_call_threads(before);
     if (!rc && sharded && api_shard_sum(g, d, opts, block, &loss, rows, dx, e) != TRL_OK) rc = -1;
-    if (sharded) trl_free(view.x);
+    if (view.x != d->x) trl_free(view.x); /* api_shard_view's */
     trl_free(cot);
     trl_result *r = rc ? NULL : grad_result(g, d, block, dx, loss);
     if (!r) {

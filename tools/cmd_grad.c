@@ -30,6 +30,13 @@ static int grad_write(const char *graph_path, const char *params_path, const cha
         status = cli_fail(err);
         goto done;
     }
+    int B, T;
+    trl_data_shape(d, &B, &T);
+    if (opts->n_shards > B) {
+        fprintf(stderr, "%s: %d sample%s for %d mpirun ranks: each rank needs one at least\n",
+                data_path, B, B == 1 ? "" : "s", opts->n_shards);
+        goto done;
+    }
     if (opts->feedback == TRL_FEEDBACK_RANDOM && !trl_params_feedback_count(p)) {
         fprintf(stderr,
                 "%s: --feedback random needs feedback matrices (n.fb.s) and the file holds "
