@@ -119,5 +119,11 @@ rc=$?
 [ $rc = 0 ] && fail "grad: 1 sample over 2 ranks did not fail"
 grep -q "1 sample for 2 mpirun ranks" "$out/gb.log" || { cat "$out/gb.log"; fail "grad: no message for B < R"; }
 [ -e "$out/g1.st" ] && fail "grad: a failed run left its output"
+$bin init $g --seed 2 -o "$out/gp2.st" >/dev/null || fail "init failed"
+timeout 120 $run -np 1 $bin $grad --algo bptt -o "$out/g3.st" : -np 1 $bin grad $g \
+    --params "$out/gp2.st" --data "$out/gd.st" --algo bptt -o "$out/g3.st" >"$out/gh.log" 2>&1 &&
+    fail "grad: ranks with different parameters ran"
+grep -q "differ from rank 0" "$out/gh.log" || { cat "$out/gh.log"; fail "grad: no hash message"; }
+[ -e "$out/g3.st" ] && fail "grad: ranks with different files left an output"
 
 echo "check_mpi: 2 ranks equal 1 process (train; grad by bptt, rtrl, eprop, input gradients, cotangents); checkpoints resume across rank counts; mismatches and failures stop every rank"
