@@ -103,6 +103,17 @@ trl_status api_cotangents(const struct graph *g, const struct data *d, const trl
 trl_real **api_input_grads_new(const struct graph *g, const struct data *d);
 void api_input_grads_free(const struct graph *g, trl_real **dx);
 
+/* trl_grad over processes (shard.c; trl_grad_opts.n_shards > 1, checked by
+ * api_grad_check). *view: this process's samples of d, from *first, its
+ * loss still averaged over d->B (view->x allocated: trl_free it). */
+trl_status api_shard_view(const struct graph *g, const struct data *d, const trl_grad_opts *o,
+                          struct data *view, int *first, struct trl_errors *e);
+/* Adds the gradient, loss, trace statistics (rows) and input gradients (dx,
+ * may be NULL; rows of other shards 0) over the processes (o->reduce). */
+trl_status api_shard_sum(const struct graph *g, const struct data *d, const trl_grad_opts *o,
+                         trl_real *grad, double *loss, double rows[2], trl_real *const *dx,
+                         struct trl_errors *e);
+
 /* Sets OpenBLAS to one thread once, unless OPENBLAS_NUM_THREADS says
  * otherwise (trellis.h, thread safety). */
 void api_blas_once(void);

@@ -83,8 +83,11 @@ TRL_API trl_status trl_compare_new(const trl_graph *g, const trl_params *p, cons
     struct compare_algo internal[TRL_COMPARE_MAX];
     for (int k = 0; k < n_algos; k++) {
         trl_real **fb = NULL;
-        if (api_grad_check(&algos[k], e) != TRL_OK || api_feedback(&algos[k], p, &fb, e) != TRL_OK)
-            return api_status(e);
+        if (api_grad_check(&algos[k], e) != TRL_OK) return api_status(e);
+        if (algos[k].n_shards > 1)
+            return api_fail(e, ERR_ARGUMENT, NULL,
+                            "a comparison runs in one process: n_shards must be 0 or 1");
+        if (api_feedback(&algos[k], p, &fb, e) != TRL_OK) return api_status(e);
         internal[k] = (struct compare_algo){api_algo(algos[k].algo), api_engine(algos[k].engine),
                                             algos[k].order, fb};
     }

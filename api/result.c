@@ -241,14 +241,20 @@ TRL_API trl_status trl_grad(const trl_graph *tg, const trl_params *p, const trl_
         return api_status(e);
     }
     double rows[2] = {0, 0}, loss = 0;
+    struct data view = *d; /* sharded: this process's samples, from first */
+    const bool sharded = opts->n_shards > 1;
+    int first = 0, rc = sharded && api_shard_view(g, d, opts, &view, &first, e) != TRL_OK ? -1 : 0;
     struct grad_hooks hooks = {.trace_rows = rows,
                                .order = opts->order,
                                .feedback = fb,
                                .cotangent = cot,
-                               .input_grad = dx};
+                               .input_grad = dx,
+                               .batch0 = first};
     int before = par_call_threads(opts->threads);
-    int rc = grad_compute_hooks(g, p->values, d, algo, engine, &hooks, block, &loss, e);
+    if (!rc) rc = grad_compute_hooks(g, p->values, &view, algo, engine, &hooks, block, &loss, e);
     par_call_threads(before);
+    if (!rc && sharded && api_shard_sum(g, d, opts, block, &loss, rows, dx, e) != TRL_OK) rc = -1;
+    if (view.x != d->x) trl_free(view.x); /* api_shard_view's */
     trl_free(cot);
     trl_result *r = rc ? NULL : grad_result(g, d, block, dx, loss);
     if (!r) {
@@ -365,6 +371,15 @@ static trl_status check_opts(const trl_grad_opts *o, bool training, struct trl_e
     if (o->n_cotangent < 0 || (o->n_cotangent > 0 && !o->cotangent))
         return api_fail(e, ERR_ARGUMENT, NULL, "cotangent tensors missing for a count of %d",
                         o->n_cotangent);
+    if (o->n_shards > 1 && training)
+        return api_fail(e, ERR_ARGUMENT, NULL,
+                        "the gradient's shards are for trl_grad: data-parallel training takes "
+                        "the shard, n_shards and reduce of the training configuration");
+    if (o->n_shards > 1 && (!o->reduce || o->shard < 0 || o->shard >= o->n_shards))
+        return api_fail(e, ERR_ARGUMENT, NULL,
+                        "a gradient over processes needs a reduce function and 0 <= shard < "
+                        "n_shards (got shard %d of %d%s)",
+                        o->shard, o->n_shards, o->reduce ? "" : ", no reduce");
     return TRL_OK;
 }
 

@@ -550,6 +550,13 @@ typedef enum trl_feedback {
                                    edge's updates (trl_train_config.feedback_decay) */
 } trl_feedback;
 
+/* Data parallelism (SPEC section 10: trl_grad_opts, trl_train_config), with any transport (the
+ * CLI's is MPI): sums values[0..n) over every process taking part, in an order that does not depend
+ * on timing (e.g. gathered to one process, added in rank order, sent back), the sum in values on
+ * every process. 0, or nonzero if it failed. Every process calls it the same number of times with
+ * the same n. */
+typedef int (*trl_reduce_fn)(void *ctx, double *values, size_t n);
+
 typedef struct trl_grad_opts {
     trl_algo algo;
     trl_engine engine; /* eprop only: online or reverse (SPEC section 6) */
@@ -575,10 +582,23 @@ typedef struct trl_grad_opts {
      * gradient depends on every later step), so it needs the data in memory
      * and memory that grows with T. */
     int input_grads;
+    /* Data parallelism (trl_grad only; training has its own, in
+     * trl_train_config): with n_shards > 1 this process computes shard
+     * `shard` (0 <= shard < n_shards <= B) of the data, samples [B * shard /
+     * n_shards, B * (shard + 1) / n_shards), its loss still averaged over
+     * all B, and reduce adds the gradient, the loss, the trace statistics
+     * and (input_grads) dL/dx, whose other rows are 0 on each process, over
+     * the processes: every process gets the result of the whole batch,
+     * equal for any n_shards to rounding. Every process calls trl_grad with
+     * the same graph, parameters, data and options but for shard. */
+    int shard, n_shards; /* n_shards 0 or 1: the whole batch here */
+    trl_reduce_fn reduce;
+    void *reduce_ctx;
 } trl_grad_opts;
 #define TRL_GRAD_OPTS_INIT                                                                         \
     {                                                                                              \
-        TRL_ALGO_BPTT, TRL_ENGINE_DEFAULT, 0, 0, TRL_FEEDBACK_SYMMETRIC, NULL, 0, 0                \
+        TRL_ALGO_BPTT, TRL_ENGINE_DEFAULT, 0, 0, TRL_FEEDBACK_SYMMETRIC, NULL, 0, 0, 0, 1, NULL,   \
+            NULL                                                                                   \
     }
 
 /* Checks a combination of options (an engine other than the default with an
@@ -640,14 +660,6 @@ TRL_API trl_status trl_evaluate(const trl_graph *g, const trl_params *p, const t
                                 trl_eval *out, trl_error *err);
 
 typedef enum trl_optimizer { TRL_OPTIM_ADAM = 0, TRL_OPTIM_SGD = 1 } trl_optimizer;
-
-/* Data-parallel training (SPEC section 10), with any transport (the CLI's is
- * MPI): sums values[0..n) over every process taking part, in an order that
- * does not depend on timing (e.g. gathered to one process, added in rank
- * order, sent back), the sum in values on every process. 0, or nonzero if
- * it failed. Every process calls it the same number of times with the same
- * n. */
-typedef int (*trl_reduce_fn)(void *ctx, double *values, size_t n);
 
 typedef struct trl_train_config {
     trl_grad_opts grad;

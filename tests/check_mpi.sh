@@ -5,7 +5,9 @@
 #   - a checkpoint written under 2 ranks resumes under 1 to the same end;
 #   - ranks that read different graphs are stopped with a message;
 #   - a rank that fails (a missing file on it alone) stops every rank, with
-#     its message and a nonzero status, leaving no output (no hang: timeout).
+#     its message and a nonzero status, leaving no output (no hang: timeout);
+#   - grad under 2 ranks equals 1 process's for bptt, rtrl and eprop (both
+#     engines, order 2, input gradients, a cotangent) on an odd batch.
 # Skipped, saying why, without mpirun or without MPI in the binary.
 set -u
 bin=${1:-bin/trellis-f64}
@@ -71,4 +73,57 @@ rc=$?
 [ $rc = 0 ] && fail "a failing rank did not fail the run"
 grep -q "missing.st" "$out/fail.log" || { cat "$out/fail.log"; fail "the failing rank's message is lost"; }
 [ -e "$out/y.st" ] && fail "a failed run left its output"
-echo "check_mpi: 2 ranks equal 1 process; checkpoints resume across rank counts; mismatches and failures stop every rank"
+# grad: 2 ranks give the gradient of 1 process, for every algorithm and
+# engine, on an odd batch (5 samples: 2 on rank 0, 3 on rank 1)
+$bin init $g --seed 1 -o "$out/gp.st" >/dev/null || fail "init failed"
+$bin data random --graph $g --batch 5 --steps 40 --seed 2 -o "$out/gd.st" >/dev/null ||
+    fail "data random failed"
+grad="grad $g --params $out/gp.st --data $out/gd.st"
+grad_both() { # NAME ARGS...: 1 process, then 2 ranks; the same gradient
+    name=$1; shift
+    $bin $grad "$@" -o "$out/g1_$name.st" >"$out/g1_$name.log" 2>&1 ||
+        { cat "$out/g1_$name.log"; fail "grad $* failed"; }
+    timeout 120 $run -np 2 $bin $grad "$@" -o "$out/g2_$name.st" >"$out/g2_$name.log" 2>&1 ||
+        { cat "$out/g2_$name.log"; fail "grad $* under 2 ranks failed"; }
+    [ "$(grep -c '^loss' "$out/g2_$name.log")" = 1 ] || fail "grad $*: not one loss line of rank 0"
+    close "$out/g1_$name.st" "$out/g2_$name.st"
+}
+grad_both bptt --algo bptt
+grad_both rtrl --algo rtrl
+grad_both eprop --algo eprop
+grad_both eprop_reverse --algo eprop --engine reverse
+grad_both eprop_order2 --algo eprop --order 2
+# input gradients (each rank its rows) and a cotangent from outside
+/usr/bin/python3 - "$out/cot.st" <<'PY' || fail "could not write a cotangent"
+import json, struct, sys
+import numpy as np
+c = np.random.default_rng(4).normal(size=(5, 40, 2))
+h = json.dumps({"out": {"dtype": "F64", "shape": list(c.shape), "data_offsets": [0, c.nbytes]}})
+h += " " * (-len(h) % 8)
+open(sys.argv[1], "wb").write(struct.pack("<Q", len(h)) + h.encode() + c.tobytes())
+PY
+grad_both bptt_dx --algo bptt --input-grads --cotangent "$out/cot.st"
+grad_both eprop_dx --algo eprop --input-grads
+
+# grad: rank 0 cannot write; fewer samples than ranks: a message, no hang
+timeout 120 $run -np 2 $bin $grad --algo bptt -o "$out/nodir/g.st" >"$out/gw.log" 2>&1
+rc=$?
+[ $rc = 124 ] && fail "grad: a failing rank 0 left the others waiting (timeout)"
+[ $rc = 0 ] && fail "grad: an output that cannot be written did not fail"
+grep -q "nodir" "$out/gw.log" || { cat "$out/gw.log"; fail "grad: the write failure is not told"; }
+$bin data random --graph $g --batch 1 --steps 5 -o "$out/gd1.st" >/dev/null || fail "data failed"
+timeout 120 $run -np 2 $bin grad $g --params "$out/gp.st" --data "$out/gd1.st" --algo bptt \
+    -o "$out/g1.st" >"$out/gb.log" 2>&1
+rc=$?
+[ $rc = 124 ] && fail "grad: 1 sample over 2 ranks hangs"
+[ $rc = 0 ] && fail "grad: 1 sample over 2 ranks did not fail"
+grep -q "1 sample for 2 mpirun ranks" "$out/gb.log" || { cat "$out/gb.log"; fail "grad: no message for B < R"; }
+[ -e "$out/g1.st" ] && fail "grad: a failed run left its output"
+$bin init $g --seed 2 -o "$out/gp2.st" >/dev/null || fail "init failed"
+timeout 120 $run -np 1 $bin $grad --algo bptt -o "$out/g3.st" : -np 1 $bin grad $g \
+    --params "$out/gp2.st" --data "$out/gd.st" --algo bptt -o "$out/g3.st" >"$out/gh.log" 2>&1 &&
+    fail "grad: ranks with different parameters ran"
+grep -q "differ from rank 0" "$out/gh.log" || { cat "$out/gh.log"; fail "grad: no hash message"; }
+[ -e "$out/g3.st" ] && fail "grad: ranks with different files left an output"
+
+echo "check_mpi: 2 ranks equal 1 process (train; grad by bptt, rtrl, eprop, input gradients, cotangents); checkpoints resume across rank counts; mismatches and failures stop every rank"

@@ -488,6 +488,100 @@ START_TEST(grad_options_and_errors)
 }
 END_TEST
 
+/* A gradient's tensors end to end (malloc'd), *n values. */
+static trl_real *flat_grad(const trl_result *r, size_t *n)
+{
+    trl_real *v = NULL;
+    *n = 0;
+    for (int i = 0; i < trl_result_count(r); i++) {
+        trl_tensor t;
+        trl_result_tensor(r, i, &t);
+        size_t m = (size_t)t.shape[0] * (t.ndim == 2 ? (size_t)t.shape[1] : 1);
+        v = realloc(v, (*n + m) * sizeof *v);
+        memcpy(v + *n, t.data, m * sizeof *t.data);
+        *n += m;
+    }
+    return v;
+}
+
+/* ---- shards over processes (SPEC 10) ---- */
+
+static int reduce_calls;
+static int reduce_none(void *ctx, double *values, size_t n) /* one process: the sum is itself */
+{
+    (void)values, (void)n;
+    reduce_calls++;
+    return ctx != NULL; /* a non-NULL ctx: the sum fails */
+}
+
+START_TEST(grad_shards_add_up_to_the_batch)
+{
+    trl_graph *g = load("models/delayed_xor.json");
+    trl_params *p = params_of(g, 3);
+    trl_random_data rd = {.B = 5, .T = 30, .seed = 3};
+    trl_data *d = NULL;
+    ck_assert_int_eq(trl_data_random(g, &rd, &d, NULL), TRL_OK);
+    const trl_algo algos[] = {TRL_ALGO_BPTT, TRL_ALGO_RTRL, TRL_ALGO_EPROP};
+    const double tol = sizeof(trl_real) == 8 ? 1e-10 : 1e-4;
+    for (int a = 0; a < 3; a++) {
+        trl_grad_opts o = TRL_GRAD_OPTS_INIT;
+        o.algo = algos[a];
+        trl_result *r = NULL;
+        ck_assert_int_eq(trl_grad(g, p, d, &o, &r, NULL), TRL_OK);
+        size_t n, m;
+        double whole_loss, loss, sum_loss = 0;
+        trl_real *whole = flat_grad(r, &n);
+        trl_result_loss(r, &whole_loss);
+        trl_result_free(r);
+        double *sum = calloc(n, sizeof *sum);
+        o.n_shards = 3; /* 1, 2 and 2 samples, each scaled by its count / 5 */
+        o.reduce = reduce_none;
+        for (o.shard = 0; o.shard < 3; o.shard++) {
+            reduce_calls = 0;
+            ck_assert_int_eq(trl_grad(g, p, d, &o, &r, NULL), TRL_OK);
+            ck_assert_int_eq(reduce_calls, 1);
+            trl_real *part = flat_grad(r, &m);
+            ck_assert_uint_eq(m, n);
+            for (size_t k = 0; k < n; k++) sum[k] += part[k];
+            trl_result_loss(r, &loss);
+            sum_loss += loss;
+            free(part);
+            trl_result_free(r);
+        }
+        double diff = 0, norm = 0;
+        for (size_t k = 0; k < n; k++) {
+            diff += (sum[k] - whole[k]) * (sum[k] - whole[k]);
+            norm += (double)whole[k] * whole[k];
+        }
+        ck_assert_msg(sqrt(diff) <= tol * sqrt(norm), "algo %d: %g of %g", a, sqrt(diff),
+                      sqrt(norm));
+        ck_assert_double_eq_tol(sum_loss, whole_loss, tol * fabs(whole_loss));
+        free(sum);
+        free(whole);
+    }
+    /* a failed sum, more shards than samples, no reduce function */
+    trl_error *err = trl_error_new();
+    trl_grad_opts o = TRL_GRAD_OPTS_INIT;
+    trl_result *r = NULL;
+    o.n_shards = 2;
+    o.reduce = reduce_none;
+    o.reduce_ctx = &o;
+    ck_assert_int_eq(trl_grad(g, p, d, &o, &r, err), TRL_ERR_IO);
+    o.n_shards = 6;
+    o.reduce_ctx = NULL;
+    ck_assert_int_eq(trl_grad(g, p, d, &o, &r, err), TRL_ERR_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(trl_error_message(err), "6 shards of a batch of 5"));
+    o.n_shards = 2;
+    o.reduce = NULL;
+    ck_assert_int_eq(trl_grad(g, p, d, &o, &r, err), TRL_ERR_ARGUMENT);
+    ck_assert_ptr_null(r);
+    trl_error_free(err);
+    trl_data_free(d);
+    trl_params_free(p);
+    trl_graph_free(g);
+}
+END_TEST
+
 /* ---- two threads on two sets of handles ---- */
 
 struct job {
@@ -514,15 +608,7 @@ static void *job_run(void *arg)
     trl_result *r = NULL;
     ck_assert_int_eq(trl_grad(g, p, d, &o, &r, NULL), TRL_OK);
     trl_result_loss(r, &j->loss);
-    j->n = 0;
-    for (int i = 0; i < trl_result_count(r); i++) {
-        trl_tensor t;
-        trl_result_tensor(r, i, &t);
-        size_t n = (size_t)t.shape[0] * (t.ndim == 2 ? (size_t)t.shape[1] : 1);
-        j->grad = realloc(j->grad, (j->n + n) * sizeof *j->grad);
-        memcpy(j->grad + j->n, t.data, n * sizeof *t.data);
-        j->n += n;
-    }
+    j->grad = flat_grad(r, &j->n);
     trl_result_free(r);
     trl_data_free(d);
     batch_free(&b);
@@ -777,6 +863,7 @@ int main(void)
     tcase_add_test(tc, limits_refused_before_allocation);
     tcase_add_test(tc, run_and_grad_match_the_fixture);
     tcase_add_test(tc, grad_options_and_errors);
+    tcase_add_test(tc, grad_shards_add_up_to_the_batch);
     tcase_add_test(tc, two_threads_give_the_serial_results);
     tcase_add_test(tc, trainer_stops_resumes_and_matches);
     tcase_add_test(tc, compare_against_bptt);

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tools/mpi.h"
+
 int cli_usage_error(const struct command *cmd, const char *fmt, ...)
 {
     va_list ap;
@@ -83,6 +85,15 @@ int cli_file_hash(const char *path, uint64_t *h)
     fclose(f);
     if (bad) fprintf(stderr, "%s: cannot read\n", path);
     return bad ? -1 : 0;
+}
+
+int cli_mpi_same_files(const struct cli_mpi *m, const char *cmd, const char *const *files, size_t n)
+{
+    if (m->size <= 1) return 0;
+    uint64_t h = CLI_HASH_INIT;
+    for (size_t k = 0; k < n; k++)
+        if (cli_file_hash(files[k], &h)) return EXIT_INPUT;
+    return cli_mpi_same(m, cmd, h);
 }
 
 int cli_rule_opts(const struct command *cmd, const struct cli_rule *r, bool training,

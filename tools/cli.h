@@ -67,6 +67,11 @@ int cli_grad_opts(const struct command *cmd, const char *algo, const char *engin
  * files. 0, or -1 if it cannot be read (printed). */
 int cli_file_hash(const char *path, uint64_t *h);
 #define CLI_HASH_INIT 0xcbf29ce484222325ull
+struct cli_mpi;
+/* Under mpirun (tools/mpi.h): do all ranks read the same files (NULL paths
+ * skipped)? 0, or EXIT_INPUT, printed (cli_file_hash, cli_mpi_same). */
+int cli_mpi_same_files(const struct cli_mpi *m, const char *cmd, const char *const *files,
+                       size_t n);
 /* --order, --feedback and --feedback-decay (SPEC 7, v2): put CLI_RULE_OPTS(r)
  * in the option table and call cli_rule_opts after cli_grad_opts. */
 struct cli_rule {

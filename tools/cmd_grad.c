@@ -1,11 +1,15 @@
 /* cmd_grad.c - `trellis grad GRAPH --params P --data D --algo A [--engine E]
  * [--cotangent FILE] [--input-grads] -o GRADS` (SPEC sections 6, 6.4, 7): one
- * key per trainable parameter, "loss", and dL/dx per input id if asked. */
+ * key per trainable parameter, "loss", and dL/dx per input id if asked.
+ * Under mpirun (SPEC section 10) each rank computes its share of the batch
+ * and rank 0 writes the sum. */
 #include <stdio.h>
 
 #include "tools/cli.h"
+#include "tools/mpi.h"
 
-/* The gradient of opts on the loaded files, written to out. */
+/* The gradient of opts on the loaded files, written to out (NULL: a rank
+ * other than 0 under mpirun, which computes its share only). */
 static int grad_write(const char *graph_path, const char *params_path, const char *data_path,
                       const trl_grad_opts *opts, const char *cot_path, const char *out)
 {
@@ -16,7 +20,7 @@ static int grad_write(const char *graph_path, const char *params_path, const cha
     trl_result *r = NULL;
     int status = EXIT_INPUT;
     if (!g) goto done;
-    cli_cost_note(&cmd_grad, g, opts, false);
+    if (out) cli_cost_note(&cmd_grad, g, opts, false);
     /* online: stream the data a window of steps at a time, so that memory
      * does not grow with T; reverse accumulation needs every step at once */
     unsigned flags = opts->cotangent ? 0 : TRL_DATA_TARGET;
@@ -24,6 +28,13 @@ static int grad_write(const char *graph_path, const char *params_path, const cha
     if (trl_params_new(g, &p, err) || trl_params_load(p, params_path, err) ||
         trl_data_load(g, data_path, flags, &d, err)) {
         status = cli_fail(err);
+        goto done;
+    }
+    int B, T;
+    trl_data_shape(d, &B, &T);
+    if (opts->n_shards > B) {
+        fprintf(stderr, "%s: %d sample%s for %d mpirun ranks: each rank needs one at least\n",
+                data_path, B, B == 1 ? "" : "s", opts->n_shards);
         goto done;
     }
     if (opts->feedback == TRL_FEEDBACK_RANDOM && !trl_params_feedback_count(p)) {
@@ -37,6 +48,8 @@ static int grad_write(const char *graph_path, const char *params_path, const cha
         status = cli_grad_fail(err, cot_path);
         goto done;
     }
+    status = EXIT_OK;
+    if (!out) goto done;
     if (trl_result_save(r, out, err)) {
         status = cli_fail(err);
         goto done;
@@ -44,7 +57,6 @@ static int grad_write(const char *graph_path, const char *params_path, const cha
     double loss;
     trl_result_loss(r, &loss);
     printf("loss %.10g\n", loss);
-    status = EXIT_OK;
 done:
     trl_result_free(r);
     trl_data_free(d);
@@ -78,14 +90,23 @@ static int grad_main(int argc, char **argv)
     if (!data_path) return cli_usage_error(&cmd_grad, "--data DATA is required");
     if (!out) return cli_usage_error(&cmd_grad, "-o GRADS is required");
     trl_grad_opts o;
-    struct cli_cotangent cot;
+    struct cli_cotangent cot = {0};
     rc = cli_grad_opts(&cmd_grad, algo_name, engine_name, &o);
     if (!rc) rc = cli_rule_opts(&cmd_grad, &rule, false, &o, NULL);
     if (rc) return rc;
-    rc = cli_grad_outside(cot_path, input_grads, &o, &cot);
-    if (!rc) rc = grad_write(pos[0], params_path, data_path, &o, cot_path, out);
+    struct cli_mpi mpi;
+    cli_mpi_start(&mpi);
+    const char *files[] = {pos[0], params_path, data_path, cot_path};
+    rc = cli_mpi_same_files(&mpi, "grad", files, sizeof files / sizeof files[0]);
+    if (!rc) rc = cli_grad_outside(cot_path, input_grads, &o, &cot);
+    if (mpi.size > 1) {
+        o.shard = mpi.rank;
+        o.n_shards = mpi.size;
+        o.reduce = cli_mpi_sum;
+    }
+    if (!rc) rc = grad_write(pos[0], params_path, data_path, &o, cot_path, mpi.rank ? NULL : out);
     cli_cotangent_free(&cot);
-    return rc;
+    return cli_mpi_end(&mpi, rc);
 }
 
 const struct command cmd_grad = {
@@ -98,7 +119,10 @@ const struct command cmd_grad = {
     .help = "Writes one tensor per trainable parameter (same name and shape as in PARAMS)\n"
             "and \"loss\". bptt and rtrl give the exact gradient; eprop the deep e-prop\n"
             "gradient (the exact gradient of the model in which the source of every\n"
-            "delayed edge is a constant).\n\n"
+            "delayed edge is a constant).\n"
+            "Under mpirun -np R each rank computes its share of the samples (every rank\n"
+            "reads the same files); rank 0 writes the sum, that of one process to\n"
+            "rounding, input gradients and cotangents included.\n\n"
             "options:\n"
             "  --params PARAMS   parameter file\n"
             "  --data DATA       data file with a target\n"

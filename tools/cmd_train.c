@@ -234,11 +234,8 @@ static int run_training(const struct train_args *a, const trl_train_config *cfg,
 static int join_ranks(struct train_args *a, const struct cli_mpi *mpi, trl_train_config *cfg)
 {
     if (mpi->size <= 1) return 0;
-    uint64_t h = CLI_HASH_INIT;
     const char *files[] = {a->graph, a->data, a->val_data, a->init, a->resume};
-    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++)
-        if (cli_file_hash(files[k], &h)) return EXIT_INPUT;
-    int rc = cli_mpi_same(mpi, "train", h);
+    int rc = cli_mpi_same_files(mpi, "train", files, sizeof files / sizeof files[0]);
     if (rc) return rc;
     if (a->online)
         return cli_usage_error(&cmd_train, "--online updates the weights at every step of "

@@ -238,6 +238,8 @@ typedef enum trl_feedback {
     TRL_FEEDBACK_SYMMETRIC = 0, TRL_FEEDBACK_RANDOM = 1, TRL_FEEDBACK_ADAPTIVE = 2,
 } trl_feedback;
 
+typedef int (*trl_reduce_fn)(void *ctx, double *values, size_t n);
+
 typedef struct trl_grad_opts {
     trl_algo algo;
     trl_engine engine;
@@ -247,6 +249,9 @@ typedef struct trl_grad_opts {
     const trl_tensor *cotangent;
     int n_cotangent;
     int input_grads;
+    int shard, n_shards;
+    trl_reduce_fn reduce;
+    void *reduce_ctx;
 } trl_grad_opts;
 trl_status trl_grad_checkSFX(const trl_grad_opts *opts, trl_error *err);
 int trl_grad_is_onlineSFX(const trl_grad_opts *opts);
@@ -278,7 +283,6 @@ trl_status trl_evaluateSFX(const trl_graph *g, const trl_params *p, const trl_da
                            trl_eval *out, trl_error *err);
 
 typedef enum trl_optimizer { TRL_OPTIM_ADAM = 0, TRL_OPTIM_SGD = 1 } trl_optimizer;
-typedef int (*trl_reduce_fn)(void *ctx, double *values, size_t n);
 
 typedef struct trl_train_config {
     trl_grad_opts grad;
