@@ -18,7 +18,7 @@
 # MPI (SPEC section 10): when mpicc is found (Open MPI: apt-get install
 # libopenmpi-dev openmpi-bin), tools/mpi.c is compiled with it and the
 # trellis binaries are linked with it, so that `mpirun -np R bin/trellis
-# train ...` trains data-parallel; `make MPICC=` (or no mpicc) builds
+# train ...` trains data-parallel; `make MPI=0` (or no mpicc) builds
 # tools/mpi_none.c instead: no MPI, the binaries as before. The library
 # never depends on MPI.
 
@@ -45,7 +45,11 @@ SOMAJOR := $(shell sed -n 's/^\#define TRL_VERSION_MAJOR *\([0-9]*\)/\1/p' inclu
 LIB_DIRS := core ops graph io kernels engines tasks train study api
 LAYERS   := $(LIB_DIRS) tools
 LIB_SRC  := $(sort $(wildcard $(addsuffix /*.c,$(LIB_DIRS))))
-MPICC   ?= $(shell command -v mpicc 2>/dev/null)
+# MPI=0: without MPI even where mpicc is; MPI=1: with it, or stop saying why.
+MPICC   ?= $(if $(filter 0,$(MPI)),,$(shell command -v mpicc 2>/dev/null))
+ifeq ($(MPI)$(MPICC),1)
+$(error MPI=1 needs mpicc (apt-get install libopenmpi-dev openmpi-bin))
+endif
 MPI_SRC := $(if $(MPICC),tools/mpi.c,tools/mpi_none.c)
 CLI_SRC  := $(sort $(filter-out tools/mpi.c tools/mpi_none.c,$(wildcard tools/*.c)) $(MPI_SRC))
 CLI_LD   := $(if $(MPICC),$(MPICC),$(CC))
