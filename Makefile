@@ -188,7 +188,7 @@ TESTS_f32 := $(patsubst tests/%.c,build/san-f32/tests/%,$(TEST_SRC))
 # Every test binary runs from the top folder; TRELLIS_BIN names the CLI under
 # test, TRELLIS_HDF5_MODULE the HDF5 module (the tests are not in bin/).
 TEST_ENV = ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-           TRELLIS_HDF5_MODULE=$(CURDIR)/lib/$(H5M_SONAME)
+           $(if $(MODULE),TRELLIS_HDF5_MODULE=$(CURDIR)/$(MODULE))
 check: lint layers $(TESTS_f64) $(TESTS_f32) build/san-f64/trellis build/san-f32/trellis all
 	@$(TEST_ENV) tests/run_tests.sh build/san-f64 $(TESTS_f64) -- build/san-f32 $(TESTS_f32)
 	@tests/check_library.sh
