@@ -21,18 +21,26 @@
 # train ...` trains data-parallel; `make MPI=0` (or no mpicc) builds
 # tools/mpi_none.c instead: no MPI, the binaries as before. The library
 # never depends on MPI.
+#
+# HDF5 (the SHD reader, SPEC section 11): only the module
+# lib/libtrellis-hdf5.so.0 (io/shd_hdf5.c) links libhdf5, which pulls ~35
+# libraries; the library loads the module on the first SHD call
+# (io/hdf5_module.h), so no other process loads them. Without libhdf5
+# (pkg-config hdf5), the module and tests/test_shd.c are not built.
 
 CC      ?= cc
 OPT     ?= -O3 -march=x86-64-v2 -g
-DEPS    := jansson openblas hdf5
+DEPS    := jansson openblas
 PKG_CFLAGS := $(shell pkg-config --cflags $(DEPS))
 PKG_LIBS   := $(shell pkg-config --libs $(DEPS))
+HDF5_CFLAGS := $(shell pkg-config --cflags hdf5 2>/dev/null)
+HDF5_LIBS   := $(shell pkg-config --libs hdf5 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wvla -Wstrict-prototypes
 CFLAGS_COMMON := -std=c11 -D_POSIX_C_SOURCE=200809L -ffp-contract=off $(WARN) -I. -Iinclude \
                  $(PKG_CFLAGS) -MMD -MP
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-LDLIBS  := $(PKG_LIBS) -lm -lpthread
+LDLIBS  := $(PKG_LIBS) -lm -lpthread -ldl
 # Library objects: position-independent (they go into the shared library as
 # well), every symbol hidden but the public API's (TRL_API in trellis.h).
 LIB_CFLAGS := -fPIC -fvisibility=hidden -DTRL_BUILDING_LIBRARY
@@ -44,7 +52,10 @@ SOMAJOR := $(shell sed -n 's/^\#define TRL_VERSION_MAJOR *\([0-9]*\)/\1/p' inclu
 # the folders before it only (make layers checks it).
 LIB_DIRS := core ops graph io kernels engines tasks train study api
 LAYERS   := $(LIB_DIRS) tools
-LIB_SRC  := $(sort $(wildcard $(addsuffix /*.c,$(LIB_DIRS))))
+MOD_SRC  := io/shd_hdf5.c
+LIB_SRC  := $(sort $(filter-out $(MOD_SRC),$(wildcard $(addsuffix /*.c,$(LIB_DIRS)))))
+H5M_SONAME := $(shell sed -n 's/^\#define H5M_SONAME *"\(.*\)"/\1/p' io/hdf5_module.h)
+MODULE   := $(if $(HDF5_LIBS),lib/$(H5M_SONAME))
 # MPI=0: without MPI even where mpicc is; MPI=1: with it, or stop saying why.
 MPICC   ?= $(if $(filter 0,$(MPI)),,$(shell command -v mpicc 2>/dev/null))
 ifeq ($(MPI)$(MPICC),1)
@@ -53,7 +64,7 @@ endif
 MPI_SRC := $(if $(MPICC),tools/mpi.c,tools/mpi_none.c)
 CLI_SRC  := $(sort $(filter-out tools/mpi.c tools/mpi_none.c,$(wildcard tools/*.c)) $(MPI_SRC))
 CLI_LD   := $(if $(MPICC),$(MPICC),$(CC))
-TEST_SRC := $(sort $(wildcard tests/test_*.c))
+TEST_SRC := $(sort $(filter-out $(if $(HDF5_LIBS),,tests/test_shd.c),$(wildcard tests/test_*.c)))
 TEST_LIB := $(sort $(wildcard tests/support/*.c))
 
 # $(call objs,VARIANT,SOURCES)
@@ -69,7 +80,7 @@ FLAGS_san-f64 := -O1 -g $(SAN) -DTRL_F64
 
 LIBS := lib/libtrellis.so.$(SOMAJOR) lib/libtrellis.a lib/libtrellis-f64.so.$(SOMAJOR) \
         lib/libtrellis-f64.a
-all: bin/trellis bin/trellis-f64 $(LIBS) lib/libtrellis.so lib/libtrellis-f64.so
+all: bin/trellis bin/trellis-f64 $(LIBS) lib/libtrellis.so lib/libtrellis-f64.so $(MODULE)
 
 # Per variant:
 #   libtrellis-internal.a  every object as it is: the unit tests reach inside
@@ -82,11 +93,12 @@ all: bin/trellis bin/trellis-f64 $(LIBS) lib/libtrellis.so lib/libtrellis-f64.so
 #                          (static: it runs from the build tree and after
 #                          install without a loader path, and it calls the
 #                          library without the indirection of the PLT)
+# XCFLAGS / XLIBS: a file's or a test's own (tests/test_shd.c writes HDF5).
 define variant
 build/$(1)/%.o: %.c
 	@mkdir -p $$(@D)
 	@$$(if $$(V),,echo "  CC [$(1)] $$<";)
-	$$(Q)$$(CC) $$(CFLAGS_COMMON) $$(FLAGS_$(1)) $$(if $$(filter $$(LIB_DIRS),$$(firstword $$(subst /, ,$$<))),$$(LIB_CFLAGS)) $$(CFLAGS) -c $$< -o $$@
+	$$(Q)$$(CC) $$(CFLAGS_COMMON) $$(FLAGS_$(1)) $$(if $$(filter $$(LIB_DIRS),$$(firstword $$(subst /, ,$$<))),$$(LIB_CFLAGS)) $$(XCFLAGS) $$(CFLAGS) -c $$< -o $$@
 build/$(1)/libtrellis-internal.a: $$(call objs,$(1),$$(LIB_SRC))
 	@rm -f $$@
 	ar rcs $$@ $$^
@@ -106,12 +118,24 @@ build/$(1)/tools/mpi.o: tools/mpi.c
 build/$(1)/trellis: $$(call objs,$(1),$$(CLI_SRC)) build/$(1)/libtrellis.a
 	$$(CLI_LD) $$(FLAGS_$(1)) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 build/$(1)/tests/%: build/$(1)/tests/%.o $$(call objs,$(1),$$(TEST_LIB)) build/$(1)/libtrellis-internal.a
-	$$(CC) $$(FLAGS_$(1)) $$(LDFLAGS) -o $$@ $$^ $$(CHECK_LIBS) $$(LDLIBS)
+	$$(CC) $$(FLAGS_$(1)) $$(LDFLAGS) -o $$@ $$^ $$(CHECK_LIBS) $$(XLIBS) $$(LDLIBS)
 -include $$(shell find build/$(1) -name '*.d' 2>/dev/null)
 endef
 SONAME_f32 := libtrellis.so.$(SOMAJOR)
 SONAME_f64 := libtrellis-f64.so.$(SOMAJOR)
 $(foreach v,$(VARIANTS),$(eval $(call variant,$(v))))
+build/%/tests/test_shd.o: XCFLAGS = $(HDF5_CFLAGS)
+build/%/tests/test_shd: XLIBS = $(HDF5_LIBS)
+
+# The HDF5 module: one build for both precisions, exporting only trl_ names.
+build/mod/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(V),,echo "  CC [mod] $<";)
+	$(Q)$(CC) $(CFLAGS_COMMON) $(OPT) $(LIB_CFLAGS) $(HDF5_CFLAGS) $(CFLAGS) -c $< -o $@
+build/mod/$(H5M_SONAME): $(call objs,mod,$(MOD_SRC)) api/exports.map
+	$(CC) $(OPT) $(LDFLAGS) -shared -Wl,-soname,$(H5M_SONAME) -Wl,--no-undefined \
+	  -Wl,--version-script=api/exports.map -o $@ $(filter %.o,$^) $(HDF5_LIBS)
+-include $(shell find build/mod -name '*.d' 2>/dev/null)
 
 # $(call publish,FROM,TO): copy atomically
 publish = @mkdir -p $(dir $(2)) && cp $(1) $(2).tmp && mv -f $(2).tmp $(2)
@@ -127,6 +151,8 @@ lib/libtrellis.so.$(SOMAJOR): build/f32/libtrellis.so
 	$(call publish,$<,$@)
 lib/libtrellis-f64.so.$(SOMAJOR): build/f64/libtrellis.so
 	$(call publish,$<,$@)
+lib/$(H5M_SONAME): build/mod/$(H5M_SONAME)
+	$(call publish,$<,$@)
 lib/%.so: lib/%.so.$(SOMAJOR)
 	ln -sf $(notdir $<) $@
 
@@ -139,7 +165,7 @@ DESTLIB := $(DESTDIR)$(LIBDIR)
 pc = printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$${prefix}/include' '' \
        'Name: $(1)' 'Description: recurrent networks as JSON graphs, trained with BPTT, RTRL or deep e-prop ($(4))' \
        'Version: $(VERSION)' 'Requires.private: $(DEPS)' 'Cflags: -I$${includedir}$(3)' \
-       'Libs: -L$${libdir} -l$(2)' 'Libs.private: -lm -lpthread'
+       'Libs: -L$${libdir} -l$(2)' 'Libs.private: -lm -lpthread -ldl'
 # The Python package (SPEC section 9) goes to PYTHONDIR/trellis, with
 # _installed.py naming LIBDIR, where it finds the libraries. The default is
 # on Debian python3's path for PREFIX=/usr/local; elsewhere set PYTHONPATH.
@@ -156,6 +182,7 @@ install: all
 	install -m 755 lib/libtrellis.so.$(SOMAJOR) lib/libtrellis-f64.so.$(SOMAJOR) $(DESTLIB)/
 	ln -sf libtrellis.so.$(SOMAJOR) $(DESTLIB)/libtrellis.so
 	ln -sf libtrellis-f64.so.$(SOMAJOR) $(DESTLIB)/libtrellis-f64.so
+	$(if $(MODULE),install -m 755 $(MODULE) $(DESTLIB)/)
 	$(call pc,trellis,trellis,,float32) > $(DESTLIB)/pkgconfig/trellis.pc
 	$(call pc,trellis-f64,trellis-f64, -DTRL_F64,float64) > $(DESTLIB)/pkgconfig/trellis-f64.pc
 
@@ -190,10 +217,12 @@ fuzz-run: fuzz
 fuzz-check: fuzz
 	@fuzz/run.sh check $(FUZZ_CHECK_TIME)
 
-# Every test binary runs from the top folder; TRELLIS_BIN names the CLI under test.
+# Every test binary runs from the top folder; TRELLIS_BIN names the CLI under
+# test, TRELLIS_HDF5_MODULE the HDF5 module (the tests are not in bin/).
+TEST_ENV = ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+           $(if $(MODULE),TRELLIS_HDF5_MODULE=$(CURDIR)/$(MODULE))
 check: lint layers $(FUZZERS) $(TESTS_f64) $(TESTS_f32) build/san-f64/trellis build/san-f32/trellis all
-	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  tests/run_tests.sh build/san-f64 $(TESTS_f64) -- build/san-f32 $(TESTS_f32)
+	@$(TEST_ENV) tests/run_tests.sh build/san-f64 $(TESTS_f64) -- build/san-f32 $(TESTS_f32)
 	@tests/check_library.sh
 	@tests/check_mpi.sh bin/trellis-f64
 	@$(MAKE) --no-print-directory python-test
@@ -217,17 +246,17 @@ ifneq ($(filter-out f64 f32,$(TEST_PRECS)),)
 $(error PREC must be f64 or f32 (got $(PREC)); leave it out for both)
 endif
 endif
-test: $(foreach p,$(TEST_PRECS),build/san-$(p)/tests/test_$(T) build/san-$(p)/trellis)
-	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/run_tests.sh \
+test: $(foreach p,$(TEST_PRECS),build/san-$(p)/tests/test_$(T) build/san-$(p)/trellis) $(MODULE)
+	@$(TEST_ENV) tests/run_tests.sh \
 	  $(foreach p,$(TEST_PRECS),build/san-$(p) build/san-$(p)/tests/test_$(T) --)
 
 format:
-	clang-format -i $(LIB_SRC) $(wildcard tools/*.c) $(TEST_SRC) $(TEST_LIB) $(wildcard */*.h include/*.h tests/support/*.h) $(wildcard fuzz/*.c)
+	clang-format -i $(LIB_SRC) $(MOD_SRC) $(wildcard tools/*.c) $(TEST_SRC) $(TEST_LIB) $(wildcard */*.h include/*.h tests/support/*.h) $(wildcard fuzz/*.c)
 
 lint:
-	clang-format --dry-run -Werror $(LIB_SRC) $(wildcard tools/*.c) $(TEST_SRC) $(TEST_LIB) $(wildcard */*.h include/*.h tests/support/*.h) $(wildcard fuzz/*.c)
+	clang-format --dry-run -Werror $(LIB_SRC) $(MOD_SRC) $(wildcard tools/*.c) $(TEST_SRC) $(TEST_LIB) $(wildcard */*.h include/*.h tests/support/*.h) $(wildcard fuzz/*.c)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	  --inline-suppr --std=c11 -I. -Iinclude $(LIB_SRC) $(CLI_SRC)
+	  --inline-suppr --std=c11 -I. -Iinclude $(LIB_SRC) $(MOD_SRC) $(CLI_SRC)
 
 layers:
 	@tests/check_layers.sh $(LAYERS)

@@ -435,9 +435,12 @@ TRL_API trl_status trl_data_random(const trl_graph *g, const trl_random_data *op
  * [T, classes] at every step and a mask [T]. A bad file (a missing dataset,
  * a wrong type, times and units of different lengths, a unit >= 700, a
  * negative or NaN time, a label outside the classes) is TRL_ERR_INPUT, with
- * the dataset as the place and the sample in the message. libhdf5 is not
- * thread-safe: these calls must not run at once with each other (or with
- * another user of HDF5 in the process). */
+ * the dataset as the place and the sample in the message. libhdf5 is loaded
+ * on the first call, with the module libtrellis-hdf5.so.0 (installed beside
+ * the library; $TRELLIS_HDF5_MODULE names another): without it, the calls
+ * fail with TRL_ERR_IO saying so. libhdf5 is not thread-safe: these calls
+ * must not run at once with each other (or with another user of HDF5 in the
+ * process). */
 #define TRL_SHD_CHANNELS 700
 typedef struct trl_shd_opts {
     double dt_ms;      /* width of a step, ms (> 0) */

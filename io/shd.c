@@ -8,9 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <hdf5.h>
-
 #include "core/alloc.h"
+#include "io/hdf5_module.h"
 #include "io/safetensors.h"
 
 #define SHD_TIMES  "spikes/times"
@@ -18,116 +17,85 @@
 #define SHD_LABELS "labels"
 
 struct shd_file {
-    hid_t file, times, units;
-    hid_t times_mem, units_mem; /* vlen double, vlen int64 */
+    const struct hdf5_module *h5;
+    int64_t file, times, units; /* HDF5 handles, -1: not open */
     long n;
     int64_t *labels; /* [n] */
     int64_t max_label;
 };
 
-/* HDF5 prints its error stack unless told not to; the library never prints. */
-struct h5_quiet {
-    H5E_auto2_t fn;
-    void *data;
-};
-
-static void h5_quiet_on(struct h5_quiet *q)
+static const char *class_name(enum h5m_class c)
 {
-    H5Eget_auto2(H5E_DEFAULT, &q->fn, &q->data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    static const char *const names[] = {
+        [H5M_OTHER] = "other",   [H5M_INTEGER] = "integer",   [H5M_FLOAT] = "float",
+        [H5M_STRING] = "string", [H5M_COMPOUND] = "compound", [H5M_VLEN] = "variable-length",
+        [H5M_ARRAY] = "array",
+    };
+    return names[c];
 }
 
-static void h5_quiet_off(const struct h5_quiet *q)
+/* The length of the 1-D dataset name (described by info), or -1 with err set. */
+static long dataset_length(const struct h5m_info *info, const char *name, struct trl_errors *err)
 {
-    H5Eset_auto2(H5E_DEFAULT, q->fn, q->data);
-}
-
-static const char *class_name(H5T_class_t c)
-{
-    switch (c) {
-    case H5T_INTEGER:
-        return "integer";
-    case H5T_FLOAT:
-        return "float";
-    case H5T_STRING:
-        return "string";
-    case H5T_COMPOUND:
-        return "compound";
-    case H5T_VLEN:
-        return "variable-length";
-    case H5T_ARRAY:
-        return "array";
-    default:
-        return "other";
-    }
-}
-
-/* The length of the 1-D dataset d, or -1 with err set. */
-static long dataset_length(hid_t d, const char *name, struct trl_errors *err)
-{
-    hid_t space = H5Dget_space(d);
-    hsize_t n = 0;
-    int rank = space < 0 ? -1 : H5Sget_simple_extent_ndims(space);
-    if (rank == 1) H5Sget_simple_extent_dims(space, &n, NULL);
-    if (space >= 0) H5Sclose(space);
-    if (rank != 1) {
+    if (info->rank != 1) {
         trl_errors_add(err, name,
-                       "expected one entry per sample (a 1-D dataset), got %d dimensions", rank);
+                       "expected one entry per sample (a 1-D dataset), got %d dimensions",
+                       info->rank);
         return -1;
     }
-    return (long)n;
+    return info->length;
 }
 
 /* Opens dataset name, checks its type (a vlen list of `want` or, with vlen
- * false, a plain `want`) and returns it, or -1 with err set. */
-static hid_t open_dataset(hid_t file, const char *name, bool vlen, H5T_class_t want,
-                          const char *what, struct trl_errors *err)
+ * false, a plain `want`) and returns it with its length in *n, or -1 with err
+ * set. */
+static int64_t open_dataset(const struct shd_file *f, const char *name, bool vlen,
+                            enum h5m_class want, const char *what, long *n, struct trl_errors *err)
 {
-    if (H5Lexists(file, "spikes", H5P_DEFAULT) <= 0 && strchr(name, '/')) {
+    const struct hdf5_module *h5 = f->h5;
+    if (h5->exists(f->file, "spikes") <= 0 && strchr(name, '/')) {
         trl_errors_add(err, name,
                        "missing: the file has no group \"spikes\" (is it an SHD/SSC file?)");
         return -1;
     }
-    if (H5Lexists(file, name, H5P_DEFAULT) <= 0) {
+    if (h5->exists(f->file, name) <= 0) {
         trl_errors_add(err, name, "missing dataset: SHD/SSC files hold %s, %s and %s", SHD_TIMES,
                        SHD_UNITS, SHD_LABELS);
         return -1;
     }
-    hid_t d = H5Dopen2(file, name, H5P_DEFAULT);
+    struct h5m_info info;
+    int64_t d = h5->open_dataset(f->file, name, &info);
     if (d < 0) {
         trl_errors_add(err, name, "not a dataset, or it cannot be opened");
         return -1;
     }
-    hid_t t = H5Dget_type(d);
-    H5T_class_t c = H5Tget_class(t), base = c;
-    if (vlen && c == H5T_VLEN) {
-        hid_t super = H5Tget_super(t);
-        base = H5Tget_class(super);
-        H5Tclose(super);
-    }
-    H5Tclose(t);
-    if ((vlen && c != H5T_VLEN) || base != want) {
-        if (vlen && c == H5T_VLEN)
+    const enum h5m_class c = info.cls, base = vlen && c == H5M_VLEN ? info.base : c;
+    if ((vlen && c != H5M_VLEN) || base != want) {
+        if (vlen && c == H5M_VLEN)
             trl_errors_add(err, name,
                            "expected a variable-length list of %s per sample, got lists of %s",
                            what, class_name(base));
         else
             trl_errors_add(err, name, "expected %s%s per sample, got a %s dataset",
                            vlen ? "a variable-length list of " : "", what, class_name(c));
-        H5Dclose(d);
+        h5->close_dataset(d);
+        return -1;
+    }
+    *n = dataset_length(&info, name, err);
+    if (*n < 0) {
+        h5->close_dataset(d);
         return -1;
     }
     return d;
 }
 
 /* Reads the labels whole and checks them. */
-static int read_labels(struct shd_file *f, hid_t file, struct trl_errors *err)
+static int read_labels(struct shd_file *f, struct trl_errors *err)
 {
-    hid_t d = open_dataset(file, SHD_LABELS, false, H5T_INTEGER, "one integer", err);
+    long n = 0;
+    int64_t d = open_dataset(f, SHD_LABELS, false, H5M_INTEGER, "one integer", &n, err);
     if (d < 0) return -1;
-    long n = dataset_length(d, SHD_LABELS, err);
     int rc = -1;
-    if (n < 0) goto done;
     if (n != f->n) {
         trl_errors_add(err, SHD_LABELS, "%ld labels for %ld samples (%s): they must be as many", n,
                        f->n, SHD_TIMES);
@@ -138,7 +106,7 @@ static int read_labels(struct shd_file *f, hid_t file, struct trl_errors *err)
         trl_errors_add(err, SHD_LABELS, "out of memory for %ld labels", n);
         goto done;
     }
-    if (n && H5Dread(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, f->labels) < 0) {
+    if (f->h5->read_all(d, H5M_INT64, n, f->labels) < 0) {
         trl_errors_add(err, SHD_LABELS, "cannot be read");
         goto done;
     }
@@ -153,34 +121,27 @@ static int read_labels(struct shd_file *f, hid_t file, struct trl_errors *err)
     }
     rc = 0;
 done:
-    H5Dclose(d);
+    f->h5->close_dataset(d);
     return rc;
 }
 
 static int open_layout(struct shd_file *f, const char *path, struct trl_errors *err)
 {
-#if H5_VERSION_GE(1, 12, 0)
-    htri_t is = H5Fis_accessible(path, H5P_DEFAULT);
-#else
-    htri_t is = H5Fis_hdf5(path);
-#endif
-    if (is <= 0) {
+    if (f->h5->is_hdf5(path) <= 0) {
         trl_errors_add(err, NULL,
                        "not an HDF5 file (SHD/SSC files are the .h5 inside the .h5.gz: gunzip it)");
         return -1;
     }
-    f->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    f->file = f->h5->open_file(path);
     if (f->file < 0) {
         trl_errors_add(err, NULL, "cannot be opened by HDF5");
         return -1;
     }
-    f->times = open_dataset(f->file, SHD_TIMES, true, H5T_FLOAT, "times (float16, 32 or 64)", err);
+    long n_units = 0;
+    f->times = open_dataset(f, SHD_TIMES, true, H5M_FLOAT, "times (float16, 32 or 64)", &f->n, err);
     if (f->times < 0) return -1;
-    f->units = open_dataset(f->file, SHD_UNITS, true, H5T_INTEGER, "integer units", err);
+    f->units = open_dataset(f, SHD_UNITS, true, H5M_INTEGER, "integer units", &n_units, err);
     if (f->units < 0) return -1;
-    f->n = dataset_length(f->times, SHD_TIMES, err);
-    long n_units = dataset_length(f->units, SHD_UNITS, err);
-    if (f->n < 0 || n_units < 0) return -1;
     if (n_units != f->n) {
         trl_errors_add(err, SHD_UNITS, "%ld samples, but %s has %ld: they must be as many", n_units,
                        SHD_TIMES, f->n);
@@ -190,13 +151,7 @@ static int open_layout(struct shd_file *f, const char *path, struct trl_errors *
         trl_errors_add(err, SHD_TIMES, "the file holds no samples");
         return -1;
     }
-    f->times_mem = H5Tvlen_create(H5T_NATIVE_DOUBLE);
-    f->units_mem = H5Tvlen_create(H5T_NATIVE_INT64);
-    if (f->times_mem < 0 || f->units_mem < 0) {
-        trl_errors_add(err, NULL, "out of memory");
-        return -1;
-    }
-    return read_labels(f, f->file, err);
+    return read_labels(f, err);
 }
 
 struct shd_file *shd_open(const char *path, struct trl_errors *err)
@@ -207,17 +162,15 @@ struct shd_file *shd_open(const char *path, struct trl_errors *err)
         trl_errors_kind(err, ERR_IO);
         return NULL;
     }
+    const struct hdf5_module *h5 = hdf5_module(err);
+    if (!h5) return NULL;
     struct shd_file *f = trl_alloc(1, sizeof *f, TRL_MEM_MISC);
     if (!f) {
         trl_errors_add(err, NULL, "out of memory");
         return NULL;
     }
-    *f = (struct shd_file){.file = -1, .times = -1, .units = -1, .times_mem = -1, .units_mem = -1};
-    struct h5_quiet q;
-    h5_quiet_on(&q);
-    int rc = open_layout(f, path, err);
-    h5_quiet_off(&q);
-    if (rc) {
+    *f = (struct shd_file){.h5 = h5, .file = -1, .times = -1, .units = -1};
+    if (open_layout(f, path, err)) {
         shd_close(f);
         return NULL;
     }
@@ -227,14 +180,9 @@ struct shd_file *shd_open(const char *path, struct trl_errors *err)
 void shd_close(struct shd_file *f)
 {
     if (!f) return;
-    struct h5_quiet q;
-    h5_quiet_on(&q);
-    if (f->times_mem >= 0) H5Tclose(f->times_mem);
-    if (f->units_mem >= 0) H5Tclose(f->units_mem);
-    if (f->times >= 0) H5Dclose(f->times);
-    if (f->units >= 0) H5Dclose(f->units);
-    if (f->file >= 0) H5Fclose(f->file);
-    h5_quiet_off(&q);
+    if (f->times >= 0) f->h5->close_dataset(f->times);
+    if (f->units >= 0) f->h5->close_dataset(f->units);
+    if (f->file >= 0) f->h5->close_file(f->file);
     trl_free(f->labels);
     trl_free(f);
 }
@@ -286,33 +234,6 @@ int shd_plan(const struct shd_file *f, const struct shd_opts *o, struct shd_stat
     return 0;
 }
 
-/* Reads one vlen entry of d into *v (to free with H5Dvlen_reclaim). */
-static int read_entry(hid_t d, hid_t mem, long i, hvl_t *v)
-{
-    hsize_t start = (hsize_t)i, one = 1;
-    hid_t fs = H5Dget_space(d), ms = H5Screate_simple(1, &one, NULL);
-    int rc = fs < 0 || ms < 0 ||
-                     H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &one, NULL) < 0 ||
-                     H5Dread(d, mem, ms, fs, H5P_DEFAULT, v) < 0
-                 ? -1
-                 : 0;
-    if (fs >= 0) H5Sclose(fs);
-    if (ms >= 0) H5Sclose(ms);
-    return rc;
-}
-
-static void reclaim(hid_t mem, hvl_t *v)
-{
-    hsize_t one = 1;
-    hid_t ms = H5Screate_simple(1, &one, NULL);
-#if H5_VERSION_GE(1, 12, 0)
-    H5Treclaim(mem, ms, H5P_DEFAULT, v);
-#else
-    H5Dvlen_reclaim(mem, ms, H5P_DEFAULT, v);
-#endif
-    H5Sclose(ms);
-}
-
 /* Counts the spikes of one sample into x (SPEC section 11's binning). */
 static int bin_spikes(const double *times, const int64_t *units, size_t n, long i,
                       const struct shd_opts *o, trl_real *x, struct shd_stats *s,
@@ -350,13 +271,12 @@ int shd_bin(struct shd_file *f, const struct shd_opts *o, long b, trl_real *x, s
 {
     const long i = o->offset + b;
     memset(x, 0, (size_t)o->steps * SHD_CHANNELS * sizeof *x);
-    hvl_t t = {0}, u = {0};
-    struct h5_quiet q;
-    h5_quiet_on(&q);
+    const struct hdf5_module *h5 = f->h5;
+    struct h5m_list t = {0}, u = {0};
     int rc = -1;
-    if (read_entry(f->times, f->times_mem, i, &t)) {
+    if (h5->read_list(f->times, H5M_DOUBLE, i, &t)) {
         trl_errors_add(err, SHD_TIMES, "sample %ld cannot be read", i);
-    } else if (read_entry(f->units, f->units_mem, i, &u)) {
+    } else if (h5->read_list(f->units, H5M_INT64, i, &u)) {
         trl_errors_add(err, SHD_UNITS, "sample %ld cannot be read", i);
     } else if (t.len != u.len) {
         trl_errors_add(err, SHD_UNITS, "sample %ld: %zu units for %zu times: they must be as many",
@@ -364,9 +284,8 @@ int shd_bin(struct shd_file *f, const struct shd_opts *o, long b, trl_real *x, s
     } else {
         rc = bin_spikes(t.p, u.p, t.len, i, o, x, s, err);
     }
-    reclaim(f->times_mem, &t);
-    reclaim(f->units_mem, &u);
-    h5_quiet_off(&q);
+    h5->free_list(H5M_DOUBLE, &t);
+    h5->free_list(H5M_INT64, &u);
     return rc;
 }
 

@@ -13,9 +13,12 @@
  * dropped (and counted). Its target [T, classes] is the one-hot label at
  * every step, its mask [T] all ones or ones on the last loss_steps steps.
  *
- * libhdf5 (serial) is not thread-safe: these functions must not run at once
- * with each other or with another user of HDF5 in the process. They silence
- * HDF5's own error printing while they run (and restore it).
+ * libhdf5 is loaded on the first shd_open, with the module
+ * libtrellis-hdf5.so.0 (io/hdf5_module.h); without it, shd_open fails (of
+ * kind ERR_IO) saying so. libhdf5 (serial) is not thread-safe: these
+ * functions must not run at once with each other or with another user of
+ * HDF5 in the process. They silence HDF5's own error printing while they run
+ * (and restore it).
  */
 #ifndef TRELLIS_SHD_H
 #define TRELLIS_SHD_H
