@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "trellis.h"
+#include "tests/support/testutil.h"
 
 #define LSNN    "models/lsnn.json"
 #define FIXTURE "tests/fixtures/lif_eprop/"
@@ -872,9 +873,6 @@ int main(void)
     tcase_add_test(tc, blas_threads);
     tcase_add_test(tc, suggest_names);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = tu_run_suite(s, true);
     return failed ? 1 : 0;
 }

@@ -515,9 +515,6 @@ int main(void)
     tcase_add_test(tc, lif_eprop_fixture);
     tcase_add_loop_test(tc, lif_eprop_generated, 0, N_GEN);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = tu_run_suite(s, true);
     return failed ? 1 : 0;
 }

@@ -529,11 +529,7 @@ int main(void)
     tcase_add_test(tc, train_interrupt_and_resume);
     tcase_add_test(tc, slow_default_engine_noted);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = tu_run_suite(s, false);
     for (int i = 0; i < n_cases; i++) free(cases[i]);
     if (tu_tmp_remove()) failed++;
     return failed ? 1 : 0;

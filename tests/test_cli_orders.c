@@ -406,11 +406,7 @@ int main(void)
     tcase_add_test(tc, compare_orders_and_feedback);
     tcase_add_test(tc, sweep_orders);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = tu_run_suite(s, false);
     tu_tmp_remove();
     for (int i = 0; i < 4; i++) free(fx_paths[i]);
     return failed ? 1 : 0;

@@ -302,11 +302,7 @@ int main(void)
     tcase_add_test(tc, run_writes_states);
     tcase_add_test(tc, did_you_mean);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = tu_run_suite(s, false);
     if (tu_tmp_remove()) failed++;
     return failed ? 1 : 0;
 }

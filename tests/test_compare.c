@@ -828,11 +828,7 @@ int main(void)
     tcase_add_test(tc, cli_sweep_plot);
     tcase_add_loop_test(tc, models_compute_every_gradient, 0, 3);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = tu_run_suite(s, false);
     if (tu_tmp_remove()) failed++;
     return failed ? 1 : 0;
 }

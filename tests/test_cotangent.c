@@ -375,9 +375,6 @@ int main(void)
     tcase_add_test(tc, chunks_agree);
     tcase_add_loop_test(tc, orders_with_cotangents, 0, 2);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = tu_run_suite(s, true);
     return failed ? 1 : 0;
 }

@@ -390,10 +390,7 @@ int main(void)
     tcase_add_loop_test(tl, cli_fixtures, 0, 6);
     tcase_add_test(tl, cli_no_loss_and_errors);
     suite_add_tcase(s, tl);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = tu_run_suite(s, true);
     tu_tmp_remove();
     return failed ? 1 : 0;
 }

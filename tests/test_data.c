@@ -387,11 +387,7 @@ int main(void)
     tcase_add_test(tc, changed_while_in_use);
     tcase_add_test(tc, reverse_engines_refuse_streamed);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = tu_run_suite(s, false);
     if (tu_tmp_remove()) failed++;
     return failed ? 1 : 0;
 }

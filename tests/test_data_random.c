@@ -395,10 +395,7 @@ static Suite *data_random_suite(void)
 int main(void)
 {
     if (tu_tmp_init("data-random")) return 1;
-    SRunner *sr = srunner_create(data_random_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = tu_run_suite(data_random_suite(), true);
     if (tu_tmp_remove()) failed++;
     return failed ? 1 : 0;
 }

@@ -17,6 +17,7 @@
 #include "core/alloc.h"
 #include "kernels/events.h"
 #include "core/rng.h"
+#include "tests/support/testutil.h"
 
 /* z [B][K] with about a fifth of the entries nonzero: 1 (a spike) or a
  * value in (-2, 2); sample 0 has none. */
@@ -100,9 +101,6 @@ int main(void)
     tcase_add_test(tc, find_lists_the_nonzero_units);
     tcase_add_test(tc, add_equals_the_plain_loop);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = tu_run_suite(s, true);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -411,9 +411,6 @@ int main(void)
     tcase_add_test(tr, threads_agree);
     tcase_add_test(tr, chunked_runs_are_reproducible);
     suite_add_tcase(s, tr);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = tu_run_suite(s, true);
     return failed ? 1 : 0;
 }

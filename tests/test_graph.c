@@ -28,6 +28,7 @@
 #include "core/alloc.h"
 #include "core/suggest.h"
 #include "ops/op.h"
+#include "tests/support/testutil.h"
 
 #define INVALID_DIR  "tests/invalid"
 #define FIXTURES_DIR "tests/fixtures"
@@ -857,10 +858,7 @@ static Suite *graph_suite(void)
 int main(void)
 {
     cases_scan();
-    SRunner *sr = srunner_create(graph_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = tu_run_suite(graph_suite(), true);
     for (int i = 0; i < g_n_cases; i++) free(g_cases[i]);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

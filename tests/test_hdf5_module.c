@@ -149,10 +149,7 @@ int main(void)
     const char *env = getenv("TRELLIS_HDF5_MODULE");
     snprintf(module, sizeof module, "%s", env ? env : "");
     if (tu_tmp_init("hdf5_module")) return 1;
-    SRunner *sr = srunner_create(module_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = tu_run_suite(module_suite(), true);
     if (tu_tmp_remove()) failed++;
     return failed ? 1 : 0;
 }

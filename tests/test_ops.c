@@ -42,6 +42,7 @@
 #include "ops/activation.h"
 #include "ops/op.h"
 #include "core/rng.h"
+#include "tests/support/testutil.h"
 
 #define ROWS 3 /* samples in a batch */
 #define SIZE 5 /* units */
@@ -946,9 +947,6 @@ int main(void)
     tcase_add_test(tr, registry_complete);
     tcase_add_test(tr, registry_param_defaults);
     suite_add_tcase(s, tr);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = tu_run_suite(s, true);
     return failed ? 1 : 0;
 }

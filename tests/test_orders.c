@@ -698,9 +698,6 @@ int main(void)
     tcase_add_test(ta, api_feedback_init_save_load);
     tcase_add_test(ta, api_trainer_adaptive);
     suite_add_tcase(s, ta);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = tu_run_suite(s, true);
     return failed ? 1 : 0;
 }

@@ -17,6 +17,7 @@
 #include "core/alloc.h"
 #include "kernels/packed.h"
 #include "core/rng.h"
+#include "tests/support/testutil.h"
 
 static const double tol = sizeof(trl_real) == sizeof(float) ? 1e-5 : 1e-12;
 
@@ -156,9 +157,6 @@ int main(void)
     tcase_add_test(tc, set_reuses_the_reservation);
     tcase_add_test(tc, into_starts_from_scaled_prev_or_zero);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = tu_run_suite(s, true);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -33,6 +33,7 @@
 
 #include "io/safetensors.h"
 #include "tests/support/st_build.h"
+#include "tests/support/testutil.h"
 
 #ifdef TRL_F64
 #define NATIVE ST_F64
@@ -1423,10 +1424,7 @@ int main(void)
         perror("mkdtemp");
         return 1;
     }
-    SRunner *sr = srunner_create(safetensors_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = tu_run_suite(safetensors_suite(), true);
     remove_tree(g_tmp);
     return failed ? 1 : 0;
 }

@@ -682,10 +682,7 @@ static Suite *shd_suite(void)
 int main(void)
 {
     if (tu_tmp_init("shd")) return 1;
-    SRunner *sr = srunner_create(shd_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = tu_run_suite(shd_suite(), true);
     if (tu_tmp_remove()) failed++;
     return failed ? 1 : 0;
 }

@@ -276,9 +276,6 @@ int main(void)
     tcase_add_loop_test(tc, training_lowers_the_loss, 0, 6);
     tcase_add_loop_test(tc, hook_terms_agree, 0, 2);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = tu_run_suite(s, true);
     return failed ? 1 : 0;
 }

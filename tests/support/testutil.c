@@ -151,3 +151,13 @@ int tu_tmp_remove(void)
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmp_dir);
     return system(cmd) == 0 ? 0 : -1;
 }
+
+int tu_run_suite(Suite *s, bool fork)
+{
+    SRunner *sr = srunner_create(s);
+    if (!fork) srunner_set_fork_status(sr, CK_NOFORK);
+    srunner_run_all(sr, CK_ENV); /* CK_VERBOSITY, normal when unset */
+    const int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed;
+}

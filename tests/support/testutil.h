@@ -4,6 +4,7 @@
 #ifndef TRELLIS_TESTS_TESTUTIL_H
 #define TRELLIS_TESTS_TESTUTIL_H
 
+#include <check.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -41,5 +42,9 @@ int tu_tmp_init(const char *name);
 const char *tu_tmp(const char *file);
 const char *tu_tmp_dir(void);
 int tu_tmp_remove(void);
+
+/* Runs every test of s (each in its own process when fork, as Check does by
+ * default); the number that failed. */
+int tu_run_suite(Suite *s, bool fork);
 
 #endif
