@@ -341,6 +341,25 @@ START_TEST(sweep_orders)
     fclose(f);
     ck_assert_int_eq(exact_rows, 2); /* stack depths 1 and 2 */
     ck_assert_int_eq(order1_rows, 2);
+    /* --feedback random draws the matrices per seed: its rows differ from the symmetric ones */
+    expect((const char *const[]){"sweep", "--kind", "leaky", "--depth", "1", "--width", "4",
+                                 "--seeds", "1", "--T", "10", "--feedback", "symmetric,random",
+                                 "-o", out, NULL},
+           0, NULL);
+    f = fopen(out, "r");
+    ck_assert_ptr_nonnull(f);
+    double cos_sym = 2, cos_random = 2;
+    while (fgets(line, sizeof line, f)) {
+        char *field[24], *save = NULL;
+        int n = 0;
+        for (char *t = strtok_r(line, ",", &save); t && n < 24; t = strtok_r(NULL, ",", &save))
+            field[n++] = t;
+        if (n < 13 || strcmp(field[6], "network") != 0) continue;
+        if (strcmp(field[5], "eprop") == 0) cos_sym = strtod(field[12], NULL);
+        if (strcmp(field[5], "eprop random") == 0) cos_random = strtod(field[12], NULL);
+    }
+    fclose(f);
+    ck_assert(cos_sym <= 1 && cos_random <= 1 && cos_sym != cos_random);
 }
 END_TEST
 

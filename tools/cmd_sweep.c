@@ -126,7 +126,11 @@ static int run_one(FILE *f, const struct sweep_config *c, int d, int seed, struc
     trl_params *p = NULL;
     trl_data *data = NULL;
     trl_compare *r = NULL;
+    bool random_feedback = false; /* draw the matrices that random feedback uses (SPEC 6.3) */
+    for (int k = 0; k < c->n_algos; k++)
+        random_feedback |= c->algos[k].feedback == TRL_FEEDBACK_RANDOM;
     if (trl_sweep_build(&stack, (uint64_t)seed, &g, &p, &data, err) == TRL_OK &&
+        (!random_feedback || trl_params_init_feedback(p, (uint64_t)seed, err) == TRL_OK) &&
         trl_compare_new(g, p, data, c->algos, c->n_algos, &r, err) == TRL_OK) {
         csv_rows(f, c, d, seed, r);
         summarise(g, r, s);
@@ -329,6 +333,7 @@ static int sweep_main(int argc, char **argv)
         {"--algos", NULL, OPT_STRING, &ax.algos, NULL},
         {"--engine", NULL, OPT_STRING, &ax.engine, NULL},
         {"--order", NULL, OPT_STRING, &ax.orders, NULL},
+        {"--feedback", NULL, OPT_STRING, &ax.feedback, NULL},
         {"-o", "--output", OPT_STRING, &c.out, NULL},
         {"--plot", NULL, OPT_STRING, &c.plot, NULL},
     };
@@ -348,9 +353,9 @@ static int sweep_main(int argc, char **argv)
 const struct command cmd_sweep = {
     .name = "sweep",
     .run = sweep_main,
-    .usage =
-        "--kind leaky|lif|alif [--depth D] [--width W] [--seeds S] [--skip] [--T T] "
-        "[--batch B] [--algos eprop] [--engine E] [--order M,...] -o RESULTS.csv [--plot PREFIX]",
+    .usage = "--kind leaky|lif|alif [--depth D] [--width W] [--seeds S] [--skip] [--T T] "
+             "[--batch B] [--algos eprop] [--engine E] [--order M,...] [--feedback "
+             "symmetric,random] -o RESULTS.csv [--plot PREFIX]",
     .summary = "depth-scaling experiment: e-prop's gradient against the exact one per layer",
     .help = "For every stack depth d = 1..D and seed s = 1..S, builds the stack\n"
             "  in (16 channels) -> h1 -> ... -> hd -> out (readout, 2 units, mse)\n"
@@ -392,6 +397,8 @@ const struct command cmd_sweep = {
             "  --engine E      eprop's engine: online (default) or reverse\n"
             "  --order LIST    eprop: m-order e-prop, once per order (e.g. 1,2,3; the algo\n"
             "                  column then says \"eprop order 2\"); at most 4 gradients\n"
+            "  --feedback LIST symmetric,random: also with random feedback (matrices drawn\n"
+            "                  with each seed, like init --feedback random; \"eprop random\")\n"
             "  -o RESULTS.csv  output CSV (written whole at the end)\n"
             "  --plot PREFIX   then run tools/plot.py to make PREFIX.png and PREFIX.svg;\n"
             "                  plot.py is looked up in $TRELLIS_TOOLS, then in ../tools and\n"
