@@ -5,7 +5,9 @@
 # --batch 8 --seed S` and compare m-order e-prop (--engine reverse, orders
 # 1, 2, 3, 5, 10, 20, 50) with bptt, float64. Prints the markdown row: the
 # whole network's cosine per order (mean ± sd over seeds, sample sd), then
-# |exact| / |order 1| per seed. Files go to $OUT (default a temporary dir).
+# |exact| / |order 1| per seed. Files go to $OUT (default a temporary dir);
+# with CSV=FILE, the row's cosines are also appended to FILE as
+# graph,data,order,mean,sd lines (bench/plot_cosine_order.py draws them).
 # Example: bench/cosine_order.sh bench/workloads/dag.json random --steps 200 --spiking spikes
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,9 +26,9 @@ for s in $seeds; do
             --order "$orders" --json >"$out/c$s.$orders.json"
     done
 done
-python3 - "$out" "$graph" "$seeds" "$*" <<'PY'
+python3 - "$out" "$graph" "$seeds" "$*" "${CSV:-}" <<'PY'
 import glob, json, os, statistics, sys
-out, graph, seeds, data = sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4]
+out, graph, seeds, data, csv = sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4], sys.argv[5]
 orders = [1, 2, 3, 5, 10, 20, 50]
 
 
@@ -47,8 +49,12 @@ for s in seeds:
             cos[m].append(v["cosine"])
             if m == 1:
                 ratio.append(1 / v["norm_ratio"])
-cells = ["%.2f ± %.2f" % (statistics.mean(cos[m]), statistics.stdev(cos[m]) if len(seeds) > 1 else 0)
-         for m in orders]
+stats = [(statistics.mean(cos[m]), statistics.stdev(cos[m]) if len(seeds) > 1 else 0) for m in orders]
+cells = ["%.2f ± %.2f" % s for s in stats]
+if csv:
+    with open(csv, "a") as f:
+        for m, (mean, sd) in zip(orders, stats):
+            f.write("%s,%s,%d,%.6f,%.6f\n" % (graph, data, m, mean, sd))
 print("| `%s`, `data %s` (T = %d) | %s | %s |" % (
     graph, data, steps, " | ".join(cells), ", ".join(two_digits(r) for r in ratio)))
 PY
